@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "imgbus/store/object_store.hpp"
+
+namespace imgbus::store {
+
+struct FilesystemStoreOptions {
+    std::uint64_t max_object_bytes = 5ULL << 30;
+    bool fsync = true;  // fsync each object before its rename (turn off only in tests)
+};
+
+// Opens (creating if needed) a store rooted at `root`. Object files are named by a hash of the
+// key, so no key can name a path outside `root`.
+std::unique_ptr<ObjectStore> open_filesystem_store(const std::filesystem::path& root,
+                                                   const FilesystemStoreOptions& options = {});
+
+}  // namespace imgbus::store

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "imgbus/result.hpp"
+
+namespace imgbus::store {
+
+enum class Errc {
+    no_such_bucket = 1,
+    no_such_key,
+    bucket_already_exists,
+    bucket_not_empty,
+    invalid_bucket_name,
+    invalid_key,     // empty, too long, NUL, or a path trick
+    entity_too_large,
+    io_error,
+};
+
+const std::error_category& store_category();
+std::error_code make_error_code(Errc e);
+Error make_error(Errc e, std::string message);
+
+using Metadata = std::map<std::string, std::string>;
+
+struct ObjectInfo {
+    std::string bucket;
+    std::string key;
+    std::uint64_t size = 0;
+    std::string etag;  // hex MD5 of the content, without quotes
+    std::string content_type;
+    std::chrono::system_clock::time_point last_modified;
+    Metadata metadata;  // user metadata (x-amz-meta-* without the prefix)
+};
+
+struct Object {
+    ObjectInfo info;
+    std::vector<std::uint8_t> data;
+};
+
+struct PutOptions {
+    std::string content_type = "application/octet-stream";
+    Metadata metadata;
+};
+
+struct ListOptions {
+    std::string prefix;
+    std::string start_after;  // keys <= this are skipped
+    std::size_t max_keys = 1000;
+};
+
+struct ListResult {
+    std::vector<ObjectInfo> objects;  // sorted by key
+    bool truncated = false;
+};
+
+struct BucketInfo {
+    std::string name;
+    std::chrono::system_clock::time_point created;
+};
+
+// Buckets of objects addressed by key. The embedded implementation keeps them on the
+// filesystem; a remote one speaks S3. All methods are thread-safe.
+class ObjectStore {
+public:
+    virtual ~ObjectStore() = default;
+
+    virtual Result<void> create_bucket(const std::string& bucket) = 0;
+    // Creates the bucket unless it exists; never fails with bucket_already_exists.
+    virtual Result<void> ensure_bucket(const std::string& bucket) = 0;
+    virtual Result<void> delete_bucket(const std::string& bucket) = 0;
+    virtual Result<std::vector<BucketInfo>> list_buckets() = 0;
+    virtual bool bucket_exists(const std::string& bucket) = 0;
+
+    // Stores the object atomically: readers see the old object or the new one, never a mix.
+    virtual Result<ObjectInfo> put_object(const std::string& bucket, const std::string& key,
+                                          std::span<const std::uint8_t> data,
+                                          const PutOptions& options = {}) = 0;
+    virtual Result<Object> get_object(const std::string& bucket, const std::string& key) = 0;
+    virtual Result<ObjectInfo> head_object(const std::string& bucket, const std::string& key) = 0;
+    // Deleting a missing key succeeds, as in S3.
+    virtual Result<void> delete_object(const std::string& bucket, const std::string& key) = 0;
+    virtual Result<ListResult> list_objects(const std::string& bucket,
+                                            const ListOptions& options = {}) = 0;
+};
+
+// Checks an object key: 1..1024 bytes, no NUL, no "." or ".." segment, no leading "/".
+Result<void> validate_key(const std::string& key);
+// Checks a bucket name against S3's rules: 3..63 of [a-z0-9.-], starting and ending with a
+// letter or digit, no "..", not an IPv4 address.
+Result<void> validate_bucket_name(const std::string& bucket);
+
+}  // namespace imgbus::store
+
+template <>
+struct std::is_error_code_enum<imgbus::store::Errc> : std::true_type {};

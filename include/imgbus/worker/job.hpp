@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "imgbus/result.hpp"
+
+namespace imgbus::worker {
+
+// Version of the JSON job and event messages; a reader rejects a newer major version.
+inline constexpr int kProtocolVersion = 1;
+// Queue that carries JobMessages from the frontend to the workers.
+inline constexpr std::string_view kJobQueue = "imgbus.jobs";
+// Queue that carries JobEvents from the workers back to the frontend.
+inline constexpr std::string_view kEventQueue = "imgbus.events";
+
+struct ObjectRef {
+    std::string bucket;
+    std::string key;
+};
+
+// One unit of work: run `op` on the input object with `threads` OpenMP threads and write the
+// result to the output object. The output key is fixed by the frontend, so a redelivered job
+// overwrites the same object instead of making a second one.
+struct JobMessage {
+    int version = kProtocolVersion;
+    std::string id;
+    std::string batch;
+    std::string op = "grayscale";
+    std::map<std::string, std::string> params;  // op parameters, validated by the worker
+    int threads = 1;
+    int passes = 1;
+    int run = 1;  // 1-based repetition index within the batch
+    ObjectRef input;
+    ObjectRef output;
+    std::chrono::system_clock::time_point submitted_at;
+};
+
+enum class JobStatus { queued, processing, done, failed };
+std::string_view to_string(JobStatus status);
+std::optional<JobStatus> parse_job_status(std::string_view text);
+
+// Seconds spent in each step of a job; zero for a step that did not run.
+struct JobTimings {
+    double queue_wait_seconds = 0;  // published to taken by a worker
+    double fetch_seconds = 0;       // input read from the store
+    double decode_seconds = 0;
+    double kernel_seconds = 0;      // the OpenMP operation, all passes
+    double encode_seconds = 0;
+    double store_seconds = 0;       // output written to the store
+    double process_seconds = 0;     // taken by a worker to output stored
+};
+
+// A change of a job's state, sent by the worker on the event queue.
+struct JobEvent {
+    int version = kProtocolVersion;
+    std::string id;
+    std::string batch;
+    JobStatus status = JobStatus::processing;
+    std::string error;   // set when status is failed
+    std::string worker;  // id of the worker process and thread
+    JobTimings timings;
+    int width = 0;
+    int height = 0;
+    int threads = 1;
+    bool redelivered = false;
+    std::optional<ObjectRef> output;
+    std::chrono::system_clock::time_point at;
+};
+
+std::string to_json(const JobMessage& job);
+std::string to_json(const JobEvent& event);
+Result<JobMessage> parse_job_message(std::string_view json);
+Result<JobEvent> parse_job_event(std::string_view json);
+
+}  // namespace imgbus::worker
