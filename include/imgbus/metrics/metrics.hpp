@@ -15,7 +15,7 @@ namespace imgbus::metrics {
 // Every metric family of the process, created once and handed by reference to the modules that
 // record into them. Names the container version used are kept exactly; counters carry `_total`.
 class Metrics {
-public:
+  public:
     Metrics();
     Metrics(const Metrics&) = delete;
     Metrics& operator=(const Metrics&) = delete;
@@ -58,7 +58,10 @@ public:
     std::string serialize() const;
     prometheus::Registry& registry() { return *registry_; }
 
-private:
+  private:
+    // Creates the series of every known label value, so that they read 0 before the first event.
+    void create_known_series();
+
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Histogram>* frontend_request_seconds_;
     prometheus::Family<prometheus::Counter>* frontend_publish_total_;
