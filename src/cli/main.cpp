@@ -4,8 +4,9 @@
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"imgbus: event-driven image processing (queue, object store, OpenMP workers) "
-                 "in one binary"};
+    CLI::App app{
+        "imgbus: event-driven image processing (queue, object store, OpenMP workers) "
+        "in one binary"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "imgbus 0.1.0");
 

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+// `imgbus serve`: the embedded broker, the filesystem store, the worker pool and the HTTP
+// frontend in one process.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "commands.hpp"
+#include "endpoint.hpp"
+#include "imgbus/broker/broker.hpp"
+#include "imgbus/http/frontend.hpp"
+#include "imgbus/log.hpp"
+#include "imgbus/metrics/metrics.hpp"
+#include "imgbus/store/filesystem_store.hpp"
+#include "imgbus/worker/worker_pool.hpp"
+#include "logging.hpp"
+
+namespace imgbus::cli {
+namespace {
+
+struct ServeOptions {
+    std::string http_address = "127.0.0.1:8080";
+    std::string data_dir = "imgbus-data";
+    int workers = 1;
+    int io_threads = 2;
+    std::uint32_t prefetch = 1;
+    int max_threads_per_job = 64;
+    int max_passes = 100;
+    int max_runs = 20;
+    std::size_t queue_max_length = 10'000;
+    std::uint64_t max_upload_mib = 64;
+    std::uint64_t max_megapixels = 100;
+    int retry_after_seconds = 2;
+    bool fsync = true;
+    std::string log_level = "info";
+};
+
+void add_serve_flags(CLI::App& command, ServeOptions& options) {
+    command
+        .add_option("--http", options.http_address,
+                    "HOST:PORT of the web UI and API; port 0 "
+                    "picks a free port")
+        ->envname("IMGBUS_HTTP")
+        ->capture_default_str();
+    command.add_option("--data-dir", options.data_dir, "folder for objects and job records")
+        ->envname("IMGBUS_DATA_DIR")
+        ->capture_default_str();
+    command
+        .add_option("--workers", options.workers,
+                    "worker threads consuming the job queue; 0 "
+                    "runs the frontend alone")
+        ->envname("IMGBUS_WORKERS")
+        ->check(CLI::Range(0, 256))
+        ->capture_default_str();
+    command.add_option("--io-threads", options.io_threads, "threads serving HTTP connections")
+        ->envname("IMGBUS_IO_THREADS")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    command.add_option("--prefetch", options.prefetch, "unacknowledged jobs each worker may hold")
+        ->envname("IMGBUS_PREFETCH")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    command
+        .add_option("--max-threads-per-job", options.max_threads_per_job,
+                    "upper limit of a job's OpenMP threads")
+        ->envname("IMGBUS_MAX_THREADS_PER_JOB")
+        ->check(CLI::Range(1, 1024))
+        ->capture_default_str();
+    command.add_option("--max-passes", options.max_passes, "upper limit of a job's kernel passes")
+        ->envname("IMGBUS_MAX_PASSES")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    command
+        .add_option("--max-runs", options.max_runs,
+                    "upper limit of runs per thread count in "
+                    "one upload")
+        ->envname("IMGBUS_MAX_RUNS")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    command
+        .add_option("--queue-max-length", options.queue_max_length,
+                    "messages the job queue "
+                    "holds before uploads get 503 with Retry-After")
+        ->envname("IMGBUS_QUEUE_MAX_LENGTH")
+        ->check(CLI::Range(1, 10'000'000))
+        ->capture_default_str();
+    command.add_option("--max-upload-mib", options.max_upload_mib, "largest upload, in MiB")
+        ->envname("IMGBUS_MAX_UPLOAD_MIB")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
+    command
+        .add_option("--max-megapixels", options.max_megapixels,
+                    "largest image, in "
+                    "megapixels (width x height / 10^6)")
+        ->envname("IMGBUS_MAX_MEGAPIXELS")
+        ->check(CLI::Range(1, 4000))
+        ->capture_default_str();
+    command
+        .add_option("--retry-after", options.retry_after_seconds,
+                    "seconds sent in Retry-After "
+                    "with a 503")
+        ->envname("IMGBUS_RETRY_AFTER")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
+    command
+        .add_option("--fsync", options.fsync,
+                    "fsync each stored object before it becomes "
+                    "visible (true|false)")
+        ->envname("IMGBUS_FSYNC")
+        ->capture_default_str();
+    command.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
+        ->envname("IMGBUS_LOG_LEVEL")
+        ->check(CLI::IsMember(kLogLevels))
+        ->capture_default_str();
+}
+
+imaging::DecodeLimits decode_limits(const ServeOptions& options) {
+    imaging::DecodeLimits limits;
+    limits.max_pixels = options.max_megapixels * 1'000'000;
+    return limits;
+}
+
+worker::WorkerOptions worker_options(const ServeOptions& options) {
+    worker::WorkerOptions result;
+    result.workers = options.workers;
+    result.prefetch = options.prefetch;
+    result.max_threads_per_job = options.max_threads_per_job;
+    result.max_passes_per_job = options.max_passes;
+    result.decode_limits = decode_limits(options);
+    return result;
+}
+
+http::FrontendOptions frontend_options(const ServeOptions& options, const Endpoint& endpoint) {
+    http::FrontendOptions result;
+    result.host = endpoint.host;
+    result.port = endpoint.port;
+    result.max_upload_bytes = options.max_upload_mib << 20;
+    result.decode_limits = decode_limits(options);
+    result.max_threads_per_job = options.max_threads_per_job;
+    result.max_passes = options.max_passes;
+    result.max_runs = options.max_runs;
+    result.retry_after = std::chrono::seconds(options.retry_after_seconds);
+    result.workers = options.workers;
+    return result;
+}
+
+[[noreturn]] void fail(const std::string& message) {
+    spdlog::error("{}", message);
+    spdlog::shutdown();
+    throw CLI::RuntimeError(1);
+}
+
+// Declares the job and event queues. The event queue is larger because losing an event leaves a
+// job shown as processing forever, while a full job queue only delays uploads.
+void declare_queues(broker::Broker& broker, const ServeOptions& options) {
+    broker::QueueOptions jobs;
+    jobs.max_length_messages = options.queue_max_length;
+    if (auto declared = broker.declare_queue(std::string(worker::kJobQueue), jobs); !declared) {
+        fail("cannot declare the job queue: " + declared.error().message);
+    }
+    broker::QueueOptions events;
+    events.max_length_messages = std::max<std::size_t>(options.queue_max_length * 4, 100'000);
+    if (auto declared = broker.declare_queue(std::string(worker::kEventQueue), events); !declared) {
+        fail("cannot declare the event queue: " + declared.error().message);
+    }
+}
+
+std::unique_ptr<store::ObjectStore> open_store(const ServeOptions& options) {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::path(options.data_dir) / "store";
+    std::error_code error;
+    fs::create_directories(root, error);
+    if (error) {
+        fail(
+            fmt::format("cannot create the data directory {}: {}; choose a writable folder with "
+                        "--data-dir",
+                        root.string(), error.message()));
+    }
+    fs::permissions(options.data_dir, fs::perms::owner_all, fs::perm_options::replace, error);
+    store::FilesystemStoreOptions store_options;
+    store_options.fsync = options.fsync;
+    try {
+        return store::open_filesystem_store(root, store_options);
+    } catch (const std::exception& e) {
+        fail(fmt::format("cannot open the object store in {}: {}", root.string(), e.what()));
+    }
+}
+
+// Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and close sessions,
+// let the workers finish their current jobs, stop the I/O threads.
+void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend,
+                      worker::WorkerPool& pool, int io_threads) {
+    auto log = module_logger("cli");
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
+        if (error) {
+            return;
+        }
+        log->info("received signal {}; shutting down", signal_number);
+        log->info("shutdown 1/3: closing HTTP listener and sessions");
+        frontend.stop();
+        log->info("shutdown 2/3: stopping workers after their current jobs");
+        pool.stop();
+        log->info("shutdown 3/3: stopping I/O threads");
+        io.stop();
+    });
+
+    std::vector<std::jthread> threads;
+    for (int i = 1; i < io_threads; ++i) {
+        threads.emplace_back([&io] { io.run(); });
+    }
+    io.run();
+    threads.clear();
+    log->info("imgbus stopped");
+}
+
+void run_serve(const ServeOptions& options) {
+    setup_logging(options.log_level);
+    auto log = module_logger("cli");
+    const auto endpoint = parse_endpoint(options.http_address);
+    if (!endpoint) {
+        fail(endpoint.error().message);
+    }
+
+    auto store = open_store(options);
+    metrics::Metrics metrics;
+    attach_log_error_counter(metrics.log_errors_total());
+    auto broker = broker::make_embedded_broker();
+    declare_queues(*broker, options);
+
+    worker::WorkerPool pool(*broker, *store, metrics, worker_options(options));
+    boost::asio::io_context io(options.io_threads);
+    http::Frontend frontend(io, *broker, *store, metrics, frontend_options(options, *endpoint));
+    frontend.set_readiness_probe([&pool, &options] {
+        if (pool.running_workers() < options.workers) {
+            return fmt::format("{} of {} workers running", pool.running_workers(), options.workers);
+        }
+        return std::string();
+    });
+
+    if (auto started = pool.start(); !started) {
+        fail("cannot start the workers: " + started.error().message);
+    }
+    auto bound = frontend.start();
+    if (!bound) {
+        pool.stop();
+        fail(bound.error().message);
+    }
+    log->info("imgbus serve: data in {}, {} workers, prefetch {}, job queue limit {}",
+              std::filesystem::absolute(options.data_dir).string(), options.workers,
+              options.prefetch, options.queue_max_length);
+    log->info("http listening on http://{}",
+              format_endpoint(bound->address().to_string(), bound->port()));
+    run_until_signal(io, frontend, pool, options.io_threads);
+    spdlog::shutdown();
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+    auto options = std::make_shared<ServeOptions>();
+    auto* command = app.add_subcommand(
+        "serve", "Run the broker, object store, workers and web UI in one process");
+    add_serve_flags(*command, *options);
+    command->callback([options] { run_serve(*options); });
+}
+
+}  // namespace imgbus::cli
