@@ -16,12 +16,12 @@ namespace imgbus::broker {
 
 enum class Errc {
     queue_not_found = 1,
-    queue_full,          // max length reached with overflow = reject_publish: back-pressure
+    queue_full,  // max length reached with overflow = reject_publish: back-pressure
     queue_exists_with_other_options,
     unknown_delivery_tag,
     consumer_not_found,
     invalid_argument,
-    unavailable,         // the broker connection is down (remote brokers)
+    unavailable,  // the broker connection is down (remote brokers)
 };
 
 const std::error_category& broker_category();
@@ -67,7 +67,7 @@ struct QueueStats {
     std::uint64_t published_total = 0;
     std::uint64_t delivered_total = 0;
     std::uint64_t acked_total = 0;
-    std::uint64_t nacked_total = 0;       // nack and reject, with or without requeue
+    std::uint64_t nacked_total = 0;  // nack and reject, with or without requeue
     std::uint64_t redelivered_total = 0;
     std::uint64_t rejected_publish_total = 0;  // publishes refused because the queue was full
     std::uint64_t dropped_total = 0;           // dropped by drop_head or purge
@@ -75,7 +75,8 @@ struct QueueStats {
 
 // Called by the broker for each delivery, outside the broker's locks, on the thread that made
 // the delivery possible (a publisher, an ack). It must not block for long: hand the delivery to
-// a worker and return.
+// a worker and return. It must not throw: the embedded broker cannot tell whether a throwing
+// handler took the delivery over, so an exception that escapes it ends the process.
 using DeliveryHandler = std::function<void(Delivery)>;
 
 // A message broker with AMQP's queue semantics: a message is ready, then delivered to one
@@ -83,7 +84,7 @@ using DeliveryHandler = std::function<void(Delivery)>;
 // again, flagged redelivered) or without (dropped). A consumer holds at most `prefetch` unacked
 // messages. Implementations: embedded (in memory) and RabbitMQ over AMQP.
 class Broker {
-public:
+  public:
     virtual ~Broker() = default;
 
     // Declares a queue; declaring an existing queue with the same options succeeds.
@@ -93,7 +94,9 @@ public:
     // Appends to the queue, or fails with queue_full (back-pressure) or queue_not_found.
     virtual Result<void> publish(const std::string& queue, Message message) = 0;
 
-    // Registers a consumer and returns its tag. prefetch 0 means unlimited.
+    // Registers a consumer and returns its tag. prefetch 0 means unlimited (the embedded broker
+    // caps it at the queue's max_length_messages). Deliveries may reach the handler before
+    // consume() returns; each carries the consumer tag.
     virtual Result<std::string> consume(const std::string& queue, std::uint32_t prefetch,
                                         DeliveryHandler handler) = 0;
     // Removes the consumer; its unacked messages go back to the queue, flagged redelivered.
