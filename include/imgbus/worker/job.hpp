@@ -2,14 +2,25 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "imgbus/result.hpp"
 
 namespace imgbus::worker {
+
+enum class Errc {
+    invalid_message = 1,  // not JSON, a missing field, a wrong type or a value out of range
+    unsupported_version,  // written with a newer protocol version than this reader
+};
+
+const std::error_category& worker_category();
+std::error_code make_error_code(Errc e);
+Error make_error(Errc e, std::string message);
 
 // Version of the JSON job and event messages; a reader rejects a newer major version.
 inline constexpr int kProtocolVersion = 1;
@@ -49,10 +60,10 @@ struct JobTimings {
     double queue_wait_seconds = 0;  // published to taken by a worker
     double fetch_seconds = 0;       // input read from the store
     double decode_seconds = 0;
-    double kernel_seconds = 0;      // the OpenMP operation, all passes
+    double kernel_seconds = 0;  // the OpenMP operation, all passes
     double encode_seconds = 0;
-    double store_seconds = 0;       // output written to the store
-    double process_seconds = 0;     // taken by a worker to output stored
+    double store_seconds = 0;    // output written to the store
+    double process_seconds = 0;  // taken by a worker to output stored
 };
 
 // A change of a job's state, sent by the worker on the event queue.
@@ -77,4 +88,15 @@ std::string to_json(const JobEvent& event);
 Result<JobMessage> parse_job_message(std::string_view json);
 Result<JobEvent> parse_job_event(std::string_view json);
 
+// Messages longer than this are rejected before parsing. A job message is well under 4 KiB.
+inline constexpr std::size_t kMaxMessageBytes = 256 * 1024;
+
+// RFC 3339 in UTC with milliseconds, such as "2026-12-04T17:00:00.123Z".
+std::string format_timestamp(std::chrono::system_clock::time_point time);
+// Reads an RFC 3339 date-time with a "Z" or "+hh:mm" offset and up to 9 fraction digits.
+std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string_view text);
+
 }  // namespace imgbus::worker
+
+template <>
+struct std::is_error_code_enum<imgbus::worker::Errc> : std::true_type {};
