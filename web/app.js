@@ -147,7 +147,7 @@ function renderOperationParams() {
     }
 }
 
-// A form value the user must correct; `field` is the input to focus.
+// A form value the user must correct. `field` is the input to focus.
 class FormError extends Error {
     constructor(field, message) {
         super(message);
@@ -481,7 +481,7 @@ async function refreshBatch(batch) {
     } catch (err) {
         if (err instanceof ApiError && err.status === 404 && state.batch === batch) {
             stopUpdates();
-            showError(`Batch ${batch} is no longer known to the server`, err);
+            showError(`Batch ${batch} was not found on the server`, err);
         }
     }
 }
@@ -531,7 +531,7 @@ function updateRow(job, row) {
         notes.push(job.error);
     }
     if (job.redelivered) {
-        notes.push('redelivered after a worker stopped');
+        notes.push('redelivered: an earlier delivery was not acknowledged');
     }
     cells[8].textContent = notes.join('; ');
 }
@@ -648,7 +648,7 @@ async function init() {
         config = replies[0];
         operations = replies[1].operations || operations;
     } catch (err) {
-        showError('Could not read the server configuration', err);
+        showError('Failed to read the server configuration', err);
         byId('server-info').textContent = 'Server configuration unavailable';
     }
     state.config = config;

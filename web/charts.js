@@ -95,7 +95,7 @@ function spreadTooltip(item) {
         `max ${formatMs(point.max)} over ${plural(point.n, 'run')}`;
 }
 
-// Creates the two empty charts; returns null when Chart.js is missing.
+// Creates the two empty charts, or returns null when Chart.js is missing.
 function createCharts() {
     if (typeof Chart === 'undefined') {
         showError('Chart.js did not load from /vendor/chart.min.js, so the charts are unavailable.');

@@ -40,7 +40,7 @@ function describeError(err) {
         }
         return text;
     }
-    return `${err.message || err} (is the imgbus server running?)`;
+    return `${err.message || err}. Check that imgbus serve is running.`;
 }
 
 function showError(context, err) {

@@ -25,9 +25,17 @@ function queueRate(current, previous, key) {
     return Math.max(0, (stats[key] - before) / seconds);
 }
 
+// Orders imgbus.jobs first and the other queues by name.
+function compareQueues(a, b) {
+    if (a.name === JOB_QUEUE || b.name === JOB_QUEUE) {
+        return (b.name === JOB_QUEUE) - (a.name === JOB_QUEUE);
+    }
+    return a.name.localeCompare(b.name);
+}
+
 function renderQueues(queues) {
     const panel = byId('queue-panel');
-    const sorted = [...queues].sort((a, b) => (a.name === JOB_QUEUE ? -1 : b.name === JOB_QUEUE ? 1 : a.name.localeCompare(b.name)));
+    const sorted = [...queues].sort(compareQueues);
     const table = document.createElement('table');
     const caption = table.createCaption();
     caption.className = 'visually-hidden';

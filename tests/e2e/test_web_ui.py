@@ -53,7 +53,7 @@ def free_port():
 
 
 def wait_until(description, timeout_s, probe, interval_s=0.25):
-    """Call probe() until it returns a true value; fail after timeout_s seconds."""
+    """Call probe() until it returns a true value, and fail after timeout_s seconds."""
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:
@@ -70,7 +70,7 @@ def http_get(url, timeout_s=10):
 
 
 def post_multipart(url, path):
-    """POST one file as the `image` part, as the browser form does; return (status, JSON body)."""
+    """POST one file as the `image` part, as the browser form does, and return (status, JSON body)."""
     boundary = uuid.uuid4().hex
     with open(path, 'rb') as handle:
         data = handle.read()
@@ -149,13 +149,13 @@ def severe_console_entries(driver):
     return [entry for entry in driver.get_log('browser') if entry.get('level') == 'SEVERE']
 
 
-def choose_threads(driver, wanted):
+def choose_threads(driver, counts):
     boxes = driver.find_elements(By.CSS_SELECTOR, '#threads-options input[type=checkbox]')
     check(boxes, 'the form has no thread-count checkboxes')
     for box in boxes:
-        if box.is_selected() != (int(box.get_attribute('value')) in wanted):
+        if box.is_selected() != (int(box.get_attribute('value')) in counts):
             box.click()
-    for count in wanted:
+    for count in counts:
         check(driver.find_element(By.ID, f'threads-{count}').is_selected(), f'#threads-{count} is not checked')
 
 
@@ -197,8 +197,9 @@ def check_chart(summary, name, required_labels):
                   f'{name} series "{matches[0]["label"]}" at {threads} threads is {value!r}')
 
 
-def result_channel_spread(driver):
-    """Largest difference between the R, G and B channels over a grid of result pixels."""
+def channel_spread(driver, element_id):
+    """Return the largest difference between the R, G and B channels over a grid of the pixels of
+    the loaded image element `element_id`."""
     return driver.execute_script("""
         const image = document.getElementById(arguments[0]);
         const canvas = document.createElement('canvas');
@@ -215,25 +216,12 @@ def result_channel_spread(driver):
                                   Math.abs(pixels[i + 1] - pixels[i + 2]));
             }
         }
-        return spread;""", 'result-image'), driver.execute_script("""
-        const image = document.getElementById('original-image');
-        const canvas = document.createElement('canvas');
-        canvas.width = image.naturalWidth;
-        canvas.height = image.naturalHeight;
-        const context = canvas.getContext('2d');
-        context.drawImage(image, 0, 0);
-        const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
-        let spread = 0;
-        for (let i = 0; i < pixels.length; i += 4 * 997) {
-            spread = Math.max(spread, Math.abs(pixels[i] - pixels[i + 1]), Math.abs(pixels[i + 1] - pixels[i + 2]));
-        }
-        return spread;""")
+        return spread;""", element_id)
 
 
 def save_screenshot(driver):
     height = driver.execute_script(
         'return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)')
-    print(f'page height {height}')
     driver.set_window_size(1440, min(max(int(height) + 140, 900), 3000))
     time.sleep(0.5)
     driver.save_screenshot(SCREENSHOT)
@@ -291,7 +279,8 @@ def run_good_upload(driver, base_url, data_dir):
         return i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;"""))
     check(tuple(size) == EXPECTED_SIZE, f'result image is {size[0]}x{size[1]}, expected 1920x1080')
     check(driver.find_element(By.ID, 'result-image').is_displayed(), '#result-image is not visible')
-    result_spread, original_spread = result_channel_spread(driver)
+    original_spread = channel_spread(driver, 'original-image')
+    result_spread = channel_spread(driver, 'result-image')
     check(original_spread > 20, f'the original preview is not colourful (channel spread {original_spread})')
     check(result_spread <= 3, f'the result image is not grayscale: R, G and B differ by up to {result_spread}')
     source = driver.find_element(By.ID, 'result-image').get_attribute('src')
