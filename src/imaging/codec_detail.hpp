@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "imgbus/imaging/codec.hpp"
+
+// Format-specific halves of probe(), decode() and encode(); codec.cpp picks one by signature.
+namespace imgbus::imaging::detail {
+
+using Bytes = std::span<const std::uint8_t>;
+
+// What a walk over the JPEG markers up to the first SOS finds.
+struct JpegHeader {
+    ImageInfo info;
+    int components = 0;         // colour components in the frame (1, 3 or 4)
+    bool adobe_marker = false;  // an APP14 "Adobe" segment is present
+};
+
+bool has_jpeg_signature(Bytes bytes);
+bool has_png_signature(Bytes bytes);
+
+// Fails with too_large or zero_dimension when the declared size breaks the limits.
+Result<void> check_dimensions(const ImageInfo& info, const DecodeLimits& limits);
+
+// Walks the markers up to the first SOS without decoding; checks the SOF against the limits as
+// soon as it is seen.
+Result<JpegHeader> read_jpeg_header(Bytes bytes, const DecodeLimits& limits);
+
+// Reads IHDR and the chunks before the first IDAT (for tRNS) and checks the limits.
+Result<ImageInfo> read_png_header(Bytes bytes, const DecodeLimits& limits);
+
+Result<Image> decode_jpeg(Bytes bytes, const JpegHeader& header);
+Result<Image> decode_png(Bytes bytes, const ImageInfo& info, const DecodeLimits& limits);
+
+Result<std::vector<std::uint8_t>> encode_jpeg(const Image& image, int quality);
+Result<std::vector<std::uint8_t>> encode_png(const Image& image, int compression_level);
+
+}  // namespace imgbus::imaging::detail
