@@ -47,6 +47,8 @@ function showError(context, err) {
     const box = byId('error');
     box.textContent = err === undefined ? context : `${context}: ${describeError(err)}`;
     box.hidden = false;
+    // The box sits under the Submit button, below the fold of a small laptop screen.
+    box.scrollIntoView({ block: 'nearest' });
 }
 
 function clearError() {
