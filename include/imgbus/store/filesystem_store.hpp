@@ -14,7 +14,10 @@ struct FilesystemStoreOptions {
 };
 
 // Opens (creating if needed) a store rooted at `root`. Object files are named by a hash of the
-// key, so no key can name a path outside `root`.
+// key, so no key can name a path outside `root`. Opening rebuilds the index from the object
+// headers and deletes temporary files left by an interrupted write. Throws std::system_error
+// naming the path when `root` cannot be created or read. The on-disk format is described in
+// docs/store.md.
 std::unique_ptr<ObjectStore> open_filesystem_store(const std::filesystem::path& root,
                                                    const FilesystemStoreOptions& options = {});
 

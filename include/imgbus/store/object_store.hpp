@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,9 +21,11 @@ enum class Errc {
     bucket_already_exists,
     bucket_not_empty,
     invalid_bucket_name,
-    invalid_key,     // empty, too long, NUL, or a path trick
+    invalid_key,  // empty, too long, NUL, or a path trick
     entity_too_large,
     io_error,
+    metadata_too_large,  // user metadata over 2 KiB (S3's limit) or an overlong content type
+    invalid_metadata,    // a metadata name or value, or the content type, that is not valid text
 };
 
 const std::error_category& store_category();
@@ -67,10 +70,23 @@ struct BucketInfo {
     std::chrono::system_clock::time_point created;
 };
 
+// Reads one stored version of an object in pieces, so that large objects need not be loaded
+// whole. The version is fixed when the reader is opened: later overwrites and deletes of the key
+// do not change what it reads.
+class ObjectReader {
+  public:
+    virtual ~ObjectReader() = default;
+
+    virtual const ObjectInfo& info() const = 0;
+    // Copies up to buffer.size() bytes of content starting at `offset` and returns how many it
+    // copied, which is 0 at or past the end. Safe to call from several threads at once.
+    virtual Result<std::size_t> read(std::uint64_t offset, std::span<std::uint8_t> buffer) = 0;
+};
+
 // Buckets of objects addressed by key. The embedded implementation keeps them on the
 // filesystem; a remote one speaks S3. All methods are thread-safe.
 class ObjectStore {
-public:
+  public:
     virtual ~ObjectStore() = default;
 
     virtual Result<void> create_bucket(const std::string& bucket) = 0;
@@ -85,6 +101,10 @@ public:
                                           std::span<const std::uint8_t> data,
                                           const PutOptions& options = {}) = 0;
     virtual Result<Object> get_object(const std::string& bucket, const std::string& key) = 0;
+    // Opens the current version of an object for reading in pieces (S3 Range requests, streaming
+    // large objects). The default implementation loads it with get_object.
+    virtual Result<std::unique_ptr<ObjectReader>> open_object(const std::string& bucket,
+                                                              const std::string& key);
     virtual Result<ObjectInfo> head_object(const std::string& bucket, const std::string& key) = 0;
     // Deleting a missing key succeeds, as in S3.
     virtual Result<void> delete_object(const std::string& bucket, const std::string& key) = 0;
@@ -92,7 +112,8 @@ public:
                                             const ListOptions& options = {}) = 0;
 };
 
-// Checks an object key: 1..1024 bytes, no NUL, no "." or ".." segment, no leading "/".
+// Checks an object key: 1..1024 bytes of valid UTF-8, no NUL, no "." or ".." segment, no
+// leading "/".
 Result<void> validate_key(const std::string& key);
 // Checks a bucket name against S3's rules: 3..63 of [a-z0-9.-], starting and ending with a
 // letter or digit, no "..", not an IPv4 address.

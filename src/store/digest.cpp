@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#include "digest.hpp"
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace imgbus::store {
+
+namespace {
+
+std::string to_hex(const unsigned char* bytes, unsigned int size) {
+    static const char* const kHex = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(size * 2);
+    for (unsigned int i = 0; i < size; ++i) {
+        hex += kHex[bytes[i] >> 4];
+        hex += kHex[bytes[i] & 0x0F];
+    }
+    return hex;
+}
+
+// Hashes with OpenSSL's EVP interface. A failure here means OpenSSL itself is broken (for
+// example MD5 disabled by a FIPS-only configuration), so it throws instead of returning.
+std::string digest_hex(const EVP_MD* algorithm, const void* data, std::size_t size) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    if (!context || EVP_DigestInit_ex(context.get(), algorithm, nullptr) != 1 ||
+        EVP_DigestUpdate(context.get(), data, size) != 1 ||
+        EVP_DigestFinal_ex(context.get(), digest, &digest_size) != 1) {
+        throw std::runtime_error(std::string("OpenSSL digest ") + EVP_MD_get0_name(algorithm) +
+                                 " failed; check the OpenSSL configuration");
+    }
+    return to_hex(digest, digest_size);
+}
+
+}  // namespace
+
+std::string md5_hex(std::span<const std::uint8_t> data) {
+    return digest_hex(EVP_md5(), data.data(), data.size());
+}
+
+std::string sha256_hex(std::string_view text) {
+    return digest_hex(EVP_sha256(), text.data(), text.size());
+}
+
+}  // namespace imgbus::store
