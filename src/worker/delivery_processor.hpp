@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <string>
+
+#include "imgbus/worker/worker_pool.hpp"
+
+namespace imgbus::worker::detail {
+
+// Handles one delivery of the job queue on a worker thread: parses the job, publishes the
+// "processing" event, runs the job, publishes the final event and then acks (done) or nacks
+// without requeue (failed or malformed). Records the worker metrics. Catches every
+// std::exception, so that each delivery is settled.
+class DeliveryProcessor {
+  public:
+    DeliveryProcessor(broker::Broker& broker, store::ObjectStore& store, metrics::Metrics& metrics,
+                      const WorkerOptions& options, std::string worker_name);
+
+    void handle(const broker::Delivery& delivery);
+
+  private:
+    void process(const broker::Delivery& delivery);
+    void reject_bad_message(const broker::Delivery& delivery, const Error& error);
+    void observe_taken(const broker::Delivery& delivery, JobTimings& timings);
+    // Publishes with a short back-off on failure, a bounded number of times; logs when it gives up.
+    bool publish_event(const JobEvent& event, std::uint64_t delivery_tag);
+    void settle(const broker::Delivery& delivery, const JobEvent& event,
+                const std::string& failure_reason);
+
+    broker::Broker& broker_;
+    store::ObjectStore& store_;
+    metrics::Metrics& metrics_;
+    const WorkerOptions& options_;
+    std::string worker_name_;
+    std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace imgbus::worker::detail

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <new>
+#include <optional>
+
+#include "imgbus/imaging/codec.hpp"
+#include "imgbus/imaging/operation.hpp"
+#include "imgbus/worker/worker_pool.hpp"
+#include "job_runner.hpp"
+
+namespace imgbus::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The state of one job as it moves through its stages.
+class JobRun {
+  public:
+    JobRun(const JobMessage& job, store::ObjectStore& store, const WorkerOptions& options,
+           metrics::Metrics* metrics)
+        : job_(job), store_(store), options_(options), metrics_(metrics) {}
+
+    detail::JobOutcome run();
+
+  private:
+    bool prepare_operation();
+    bool fetch();
+    bool decode();
+    bool apply_kernel();
+    bool encode();
+    bool store_output();
+
+    bool fail(const std::string& message);
+    // Records a finished stage in the event timings and, for a known operation, in the metrics.
+    void record_stage(double& field, Clock::time_point start);
+    detail::JobOutcome finish();
+
+    const JobMessage& job_;
+    store::ObjectStore& store_;
+    const WorkerOptions& options_;
+    metrics::Metrics* metrics_;
+
+    std::string stage_ = "operation";
+    detail::JobOutcome outcome_;
+    const imaging::Operation* operation_ = nullptr;
+    imaging::ParamValues params_;
+    int threads_ = 1;
+    std::vector<std::uint8_t> bytes_;
+    imaging::Format format_ = imaging::Format::jpeg;
+    imaging::Image image_;
+    Clock::time_point started_ = Clock::now();
+};
+
+detail::JobOutcome JobRun::run() {
+    auto& event = outcome_.event;
+    event.id = job_.id;
+    event.batch = job_.batch;
+    try {
+        const bool done = prepare_operation() && fetch() && decode() && apply_kernel() &&
+                          encode() && store_output();
+        if (done) {
+            event.status = JobStatus::done;
+            event.output = job_.output;
+        }
+    } catch (const std::bad_alloc&) {
+        stage_ = "internal";
+        fail("out of memory");
+    } catch (const std::exception& e) {
+        const std::string during = stage_;
+        stage_ = "internal";
+        fail(std::string{"unexpected error during "} + during + ": " + e.what());
+    }
+    return finish();
+}
+
+bool JobRun::fail(const std::string& message) {
+    outcome_.event.status = JobStatus::failed;
+    const std::string prefix = stage_ == "internal" ? "internal error: " : stage_ + " failed: ";
+    outcome_.event.error = prefix + message;
+    outcome_.failure_reason = stage_;
+    return false;
+}
+
+void JobRun::record_stage(double& field, Clock::time_point start) {
+    field = seconds_since(start);
+    if (metrics_ != nullptr && operation_ != nullptr) {
+        metrics_->job_stage_seconds(operation_->name, stage_).Observe(field);
+    }
+}
+
+detail::JobOutcome JobRun::finish() {
+    auto& event = outcome_.event;
+    event.threads = threads_;
+    event.timings.process_seconds = seconds_since(started_);
+    event.at = std::chrono::system_clock::now();
+    // Drop the large buffers before the outcome is copied out.
+    bytes_ = {};
+    image_ = {};
+    return std::move(outcome_);
+}
+
+bool JobRun::prepare_operation() {
+    stage_ = "operation";
+    threads_ = std::clamp(job_.threads, 1, std::max(1, options_.max_threads_per_job));
+    operation_ = imaging::OperationRegistry::global().find(job_.op);
+    if (operation_ == nullptr) {
+        return fail("unknown operation '" + job_.op + "'; GET /api/operations lists them");
+    }
+    if (job_.passes < 1 || job_.passes > options_.max_passes_per_job) {
+        return fail("passes " + std::to_string(job_.passes) + " is outside 1.." +
+                    std::to_string(options_.max_passes_per_job) +
+                    ", the limit of this worker; ask for fewer passes");
+    }
+    auto params = imaging::OperationRegistry::global().validate(job_.op, job_.params);
+    if (!params) {
+        return fail(params.error().message);
+    }
+    params_ = std::move(*params);
+    return true;
+}
+
+bool JobRun::fetch() {
+    stage_ = "fetch";
+    const auto start = Clock::now();
+    auto object = store_.get_object(job_.input.bucket, job_.input.key);
+    if (!object) {
+        return fail(object.error().message);
+    }
+    bytes_ = std::move(object->data);
+    record_stage(outcome_.event.timings.fetch_seconds, start);
+    return true;
+}
+
+bool JobRun::decode() {
+    stage_ = "decode";
+    const auto start = Clock::now();
+    const auto info = imaging::probe(bytes_, options_.decode_limits);
+    if (!info) {
+        return fail(info.error().message);
+    }
+    format_ = info->format;
+    auto image = imaging::decode(bytes_, options_.decode_limits);
+    if (!image) {
+        return fail(image.error().message);
+    }
+    image_ = std::move(*image);
+    bytes_ = {};
+    record_stage(outcome_.event.timings.decode_seconds, start);
+    return true;
+}
+
+bool JobRun::apply_kernel() {
+    stage_ = "kernel";
+    const auto start = Clock::now();
+    auto output = operation_->kernel(image_, params_, {.threads = threads_, .passes = job_.passes});
+    if (!output) {
+        return fail(output.error().message);
+    }
+    image_ = std::move(*output);
+    record_stage(outcome_.event.timings.kernel_seconds, start);
+    if (metrics_ != nullptr) {
+        metrics_->grayscale_process_seconds().Observe(outcome_.event.timings.kernel_seconds);
+    }
+    outcome_.event.width = image_.width;
+    outcome_.event.height = image_.height;
+    return true;
+}
+
+bool JobRun::encode() {
+    stage_ = "encode";
+    const auto start = Clock::now();
+    auto encoded = imaging::encode(image_, format_, options_.encode_options);
+    if (!encoded) {
+        return fail(encoded.error().message);
+    }
+    bytes_ = std::move(*encoded);
+    image_ = {};
+    record_stage(outcome_.event.timings.encode_seconds, start);
+    return true;
+}
+
+bool JobRun::store_output() {
+    stage_ = "store";
+    const auto start = Clock::now();
+    store::PutOptions put;
+    put.content_type = std::string{imaging::format_mime_type(format_)};
+    put.metadata = {{"job-id", job_.id}, {"op", job_.op}, {"threads", std::to_string(threads_)}};
+    const auto stored = store_.put_object(job_.output.bucket, job_.output.key, bytes_, put);
+    if (!stored) {
+        return fail(stored.error().message);
+    }
+    record_stage(outcome_.event.timings.store_seconds, start);
+    return true;
+}
+
+}  // namespace
+
+namespace detail {
+
+JobOutcome run_job(const JobMessage& job, store::ObjectStore& store, const WorkerOptions& options,
+                   metrics::Metrics* metrics) {
+    try {
+        return JobRun{job, store, options, metrics}.run();
+    } catch (...) {
+        // Reached when even the failure event cannot be built, such as out of memory while
+        // copying the job id. The strings below fit in std::string's small buffer, so nothing
+        // here allocates.
+        JobOutcome outcome;
+        outcome.event.status = JobStatus::failed;
+        outcome.event.error = "out of memory";
+        outcome.failure_reason = "internal";
+        return outcome;
+    }
+}
+
+}  // namespace detail
+
+JobEvent process_job(const JobMessage& job, store::ObjectStore& store, const WorkerOptions& options,
+                     metrics::Metrics* metrics) {
+    return detail::run_job(job, store, options, metrics).event;
+}
+
+}  // namespace imgbus::worker
