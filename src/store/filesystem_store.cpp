@@ -9,6 +9,7 @@
 
 #include "digest.hpp"
 #include "filesystem_store_impl.hpp"
+#include "object_writer.hpp"
 #include "text.hpp"
 
 namespace imgbus::store {
@@ -61,6 +62,12 @@ Result<void> check_put_options(const PutOptions& options) {
             return valid;
         }
         total += name.size() + value.size();
+    }
+    if (options.etag.size() > 64 ||
+        options.etag.find_first_not_of("0123456789abcdef-") != std::string::npos) {
+        return make_error(Errc::invalid_metadata,
+                          "the ETag " + quote_for_message(options.etag) +
+                              " must be at most 64 characters of lower-case hex digits and '-'");
     }
     if (total > kMaxUserMetadataBytes) {
         return make_error(Errc::metadata_too_large,
@@ -222,7 +229,7 @@ Result<ObjectInfo> FilesystemStore::put_object(const std::string& bucket, const 
         bucket,
         key,
         data.size(),
-        md5_hex(data),
+        options.etag.empty() ? md5_hex(data) : options.etag,
         options.content_type,
         std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()),
         options.metadata};
@@ -236,6 +243,23 @@ Result<ObjectInfo> FilesystemStore::put_object(const std::string& bucket, const 
         return committed.error();
     }
     return info;
+}
+
+Result<std::unique_ptr<ObjectWriter>> FilesystemStore::create_object(const std::string& bucket,
+                                                                     const std::string& key,
+                                                                     const PutOptions& options) {
+    if (auto valid = check_names(bucket, key); !valid) {
+        return valid.error();
+    }
+    if (auto valid = check_put_options(options); !valid) {
+        return valid.error();
+    }
+    if (!bucket_exists(bucket)) {
+        return no_such_bucket(bucket);
+    }
+    ObjectInfo info{bucket, key, 0, "", options.content_type, {}, options.metadata};
+    return FileObjectWriter::start(*this, std::move(info), options.etag, new_temp_path(),
+                                   options_.max_object_bytes, options_.fsync);
 }
 
 Result<Object> FilesystemStore::get_object(const std::string& bucket, const std::string& key) {

@@ -38,6 +38,9 @@ class FilesystemStore final : public ObjectStore {
     Result<ObjectInfo> put_object(const std::string& bucket, const std::string& key,
                                   std::span<const std::uint8_t> data,
                                   const PutOptions& options) override;
+    Result<std::unique_ptr<ObjectWriter>> create_object(const std::string& bucket,
+                                                        const std::string& key,
+                                                        const PutOptions& options) override;
     Result<Object> get_object(const std::string& bucket, const std::string& key) override;
     Result<std::unique_ptr<ObjectReader>> open_object(const std::string& bucket,
                                                       const std::string& key) override;
@@ -46,6 +49,8 @@ class FilesystemStore final : public ObjectStore {
     Result<ListResult> list_objects(const std::string& bucket, const ListOptions& options) override;
 
   private:
+    friend class FileObjectWriter;  // object_writer.cpp: uses new_temp_path and commit_object
+
     struct Bucket {
         std::chrono::system_clock::time_point created;
         std::map<std::string, ObjectInfo> objects;  // by key; the order ListObjects returns

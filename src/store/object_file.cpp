@@ -101,7 +101,7 @@ int FileHandle::close() {
     return result;
 }
 
-std::string encode_object_header(const ObjectInfo& info) {
+std::string encode_object_header(const ObjectInfo& info, std::size_t padded_json_bytes) {
     auto since_epoch =
         std::chrono::duration_cast<Milliseconds>(info.last_modified.time_since_epoch());
     Json json = {
@@ -114,6 +114,9 @@ std::string encode_object_header(const ObjectInfo& info) {
     };
     // The caller has checked that every string is valid UTF-8, so dump() cannot throw.
     std::string text = json.dump();
+    if (text.size() < padded_json_bytes) {
+        text.append(padded_json_bytes - text.size(), ' ');
+    }
 
     std::string header(kMagic, sizeof kMagic);
     put_u32_le(header, kFormatVersion);

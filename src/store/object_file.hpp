@@ -46,8 +46,10 @@ struct ObjectHeader {
     std::uint64_t data_offset = 0;  // where the content starts in the file
 };
 
-// Serializes the prefix and metadata JSON that precede the content.
-std::string encode_object_header(const ObjectInfo& info);
+// Serializes the prefix and metadata JSON that precede the content. With padded_json_bytes, the
+// JSON is padded with trailing spaces to that length (when shorter), so that a header written
+// before the content is known can be overwritten in place with the final one.
+std::string encode_object_header(const ObjectInfo& info, std::size_t padded_json_bytes = 0);
 
 // Reads and checks the header of an open object file: magic, version, JSON fields, and that the
 // file size equals header plus content. `bucket` fills ObjectInfo::bucket.

@@ -28,7 +28,39 @@ class MemoryObjectReader final : public ObjectReader {
     Object object_;
 };
 
+// Collects the content in memory and stores it with put_object on commit.
+class MemoryObjectWriter final : public ObjectWriter {
+  public:
+    MemoryObjectWriter(ObjectStore& store, std::string bucket, std::string key, PutOptions options)
+        : store_(store),
+          bucket_(std::move(bucket)),
+          key_(std::move(key)),
+          options_(std::move(options)) {}
+
+    Result<void> write(std::span<const std::uint8_t> data) override {
+        data_.insert(data_.end(), data.begin(), data.end());
+        return {};
+    }
+
+    Result<ObjectInfo> commit() override {
+        return store_.put_object(bucket_, key_, data_, options_);
+    }
+
+  private:
+    ObjectStore& store_;
+    std::string bucket_;
+    std::string key_;
+    PutOptions options_;
+    std::vector<std::uint8_t> data_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<ObjectWriter>> ObjectStore::create_object(const std::string& bucket,
+                                                                 const std::string& key,
+                                                                 const PutOptions& options) {
+    return std::unique_ptr<ObjectWriter>(new MemoryObjectWriter(*this, bucket, key, options));
+}
 
 Result<std::unique_ptr<ObjectReader>> ObjectStore::open_object(const std::string& bucket,
                                                                const std::string& key) {

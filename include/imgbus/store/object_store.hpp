@@ -52,6 +52,9 @@ struct Object {
 struct PutOptions {
     std::string content_type = "application/octet-stream";
     Metadata metadata;
+    // Recorded as the ETag in place of the MD5 of the content when not empty: S3 gives an object
+    // assembled from a multipart upload the MD5 of its parts' MD5s followed by "-<parts>".
+    std::string etag;
 };
 
 struct ListOptions {
@@ -83,6 +86,19 @@ class ObjectReader {
     virtual Result<std::size_t> read(std::uint64_t offset, std::span<std::uint8_t> buffer) = 0;
 };
 
+// Receives the content of a new object in pieces, so that large uploads need not be held in
+// memory. Nothing is visible until commit() succeeds; destroying a writer that was not committed
+// discards what it received. A writer must not outlive the store that created it.
+class ObjectWriter {
+  public:
+    virtual ~ObjectWriter() = default;
+
+    // Appends content. Fails with entity_too_large once the store's size limit is passed.
+    virtual Result<void> write(std::span<const std::uint8_t> data) = 0;
+    // Makes the object visible atomically, replacing any earlier version. Call at most once.
+    virtual Result<ObjectInfo> commit() = 0;
+};
+
 // Buckets of objects addressed by key. The embedded implementation keeps them on the
 // filesystem; a remote one speaks S3. All methods are thread-safe.
 class ObjectStore {
@@ -100,6 +116,12 @@ class ObjectStore {
     virtual Result<ObjectInfo> put_object(const std::string& bucket, const std::string& key,
                                           std::span<const std::uint8_t> data,
                                           const PutOptions& options = {}) = 0;
+    // Starts an object whose content arrives through the returned writer (S3 uploads of any
+    // size). Names and options are checked here; the bucket is checked again on commit. The
+    // default implementation collects the content in memory and calls put_object.
+    virtual Result<std::unique_ptr<ObjectWriter>> create_object(const std::string& bucket,
+                                                                const std::string& key,
+                                                                const PutOptions& options = {});
     virtual Result<Object> get_object(const std::string& bucket, const std::string& key) = 0;
     // Opens the current version of an object for reading in pieces (S3 Range requests, streaming
     // large objects). The default implementation loads it with get_object.
