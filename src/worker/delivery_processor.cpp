@@ -17,6 +17,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPublishAttempts = 5;
+constexpr int kWarningsPerSecond = 10;
 constexpr std::chrono::milliseconds kFirstPublishBackoff{5};
 
 // Keeps imgbus_workers_busy up while a job runs.
@@ -130,9 +131,30 @@ void DeliveryProcessor::observe_taken(const broker::Delivery& delivery, JobTimin
     metrics_.grayscale_queue_wait_seconds().Observe(timings.queue_wait_seconds);
 }
 
+bool DeliveryProcessor::allow_warning() {
+    const auto now = Clock::now();
+    if (now - warning_window_start_ >= std::chrono::seconds{1}) {
+        if (suppressed_warnings_ > 0) {
+            log_->warn("{}: {} job warnings were suppressed since the last one logged",
+                       worker_name_, suppressed_warnings_);
+        }
+        warning_window_start_ = now;
+        warnings_in_window_ = 0;
+        suppressed_warnings_ = 0;
+    }
+    if (warnings_in_window_ < kWarningsPerSecond) {
+        ++warnings_in_window_;
+        return true;
+    }
+    ++suppressed_warnings_;
+    return false;
+}
+
 void DeliveryProcessor::reject_bad_message(const broker::Delivery& delivery, const Error& error) {
-    log_->warn("{}: rejecting malformed job message, delivery tag {}: {}", worker_name_,
-               delivery.delivery_tag, error.message);
+    if (allow_warning()) {
+        log_->warn("{}: rejecting malformed job message, delivery tag {}: {}", worker_name_,
+                   delivery.delivery_tag, error.message);
+    }
     metrics_.grayscale_failures_total("bad_message").Increment();
     if (auto event = failed_event_for(delivery.message.body, error)) {
         event->worker = worker_name_;
@@ -186,7 +208,10 @@ void DeliveryProcessor::settle(const broker::Delivery& delivery, const JobEvent&
     }
 
     metrics_.grayscale_failures_total(failure_reason).Increment();
-    log_->warn("{}: job {} failed, delivery tag {}: {}", worker_name_, event.id, tag, event.error);
+    if (allow_warning()) {
+        log_->warn("{}: job {} failed, delivery tag {}: {}", worker_name_, event.id, tag,
+                   event.error);
+    }
     if (auto nacked = broker_.nack(tag, false); !nacked) {
         log_->error("{}: nack of job {} (delivery tag {}) failed: {}", worker_name_, event.id, tag,
                     nacked.error().message);

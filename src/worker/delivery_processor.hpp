@@ -3,6 +3,7 @@
 
 #include <spdlog/logger.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,8 @@ class DeliveryProcessor {
     bool publish_event(const JobEvent& event, std::uint64_t delivery_tag);
     void settle(const broker::Delivery& delivery, const JobEvent& event,
                 const std::string& failure_reason);
+    // Uploads decide how many jobs fail, so warnings about them are limited per second.
+    bool allow_warning();
 
     broker::Broker& broker_;
     store::ObjectStore& store_;
@@ -36,6 +39,9 @@ class DeliveryProcessor {
     const WorkerOptions& options_;
     std::string worker_name_;
     std::shared_ptr<spdlog::logger> log_;
+    std::chrono::steady_clock::time_point warning_window_start_;
+    int warnings_in_window_ = 0;
+    int suppressed_warnings_ = 0;
 };
 
 }  // namespace imgbus::worker::detail

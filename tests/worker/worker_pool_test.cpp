@@ -302,3 +302,17 @@ TEST_CASE("pool with zero workers consumes nothing", "[worker]") {
     CHECK(pool.running_workers() == 0);
     CHECK(f.jobs_stats().consumers == 0);
 }
+
+TEST_CASE("pool counts failures past the warning limit", "[worker]") {
+    PoolFixture f;
+    constexpr int kBadMessages = 25;
+    for (int i = 0; i < kBadMessages; ++i) {
+        f.publish_raw("{broken " + std::to_string(i));
+    }
+    WorkerPool pool{f.broker, f.store, f.metrics, f.options};
+    REQUIRE(pool.start().ok());
+    REQUIRE(eventually([&] { return f.jobs_drained(); }));
+    pool.stop();
+    CHECK(f.metrics.grayscale_failures_total("bad_message").Value() == kBadMessages);
+    CHECK(f.broker.nacks().size() == kBadMessages);
+}
