@@ -24,6 +24,10 @@ class HttpCategory : public std::error_category {
                 return "multipart part header too large";
             case Errc::bad_parameter:
                 return "invalid request parameter";
+            case Errc::unsupported_media_type:
+                return "unsupported upload content type";
+            case Errc::empty_upload:
+                return "upload contains no image";
         }
         return "unknown http error";
     }

@@ -16,7 +16,9 @@ enum class Errc {
     truncated_multipart,  // the body ends before the close delimiter
     too_many_parts,
     header_too_large,
-    bad_parameter,  // a query or form parameter is invalid
+    bad_parameter,           // a query or form parameter is invalid
+    unsupported_media_type,  // an upload with a Content-Type the frontend does not accept
+    empty_upload,            // no image bytes in the request
 };
 
 const std::error_category& http_category();

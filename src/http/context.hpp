@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <mutex>
+
+#include "imgbus/http/frontend.hpp"
+#include "job_tracker.hpp"
+#include "router.hpp"
+
+namespace imgbus::http {
+
+// What the request handlers share: the services, the options and the job table.
+struct FrontendContext {
+    boost::asio::io_context& io;
+    broker::Broker& broker;
+    store::ObjectStore& store;
+    metrics::Metrics& metrics;
+    FrontendOptions options;
+    std::shared_ptr<JobTracker> tracker;
+
+    std::mutex probe_mutex;
+    ReadinessProbe readiness_probe;
+};
+
+// Each adds its routes to the router; the handlers keep a reference to the context.
+void add_jobs_routes(Router& router, FrontendContext& context);
+void add_info_routes(Router& router, FrontendContext& context);
+void add_asset_routes(Router& router);
+
+// Maps a store failure to a response: 404 for a missing object, 503 otherwise.
+Response store_error_response(const Error& error, std::string_view what);
+
+}  // namespace imgbus::http

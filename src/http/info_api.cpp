@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+// Read-only routes: operations, configuration, queues, metrics, health and the web UI assets.
+#include <boost/beast/http/field.hpp>
+#include <thread>
+
+#include "context.hpp"
+#include "imgbus/imaging/operation.hpp"
+#include "web_assets.hpp"
+
+#ifndef IMGBUS_VERSION
+#define IMGBUS_VERSION "unknown"
+#endif
+
+namespace imgbus::http {
+namespace {
+
+namespace beast_http = boost::beast::http;
+
+Response get_operations() {
+    nlohmann::json operations = nlohmann::json::array();
+    for (const auto* operation : imaging::OperationRegistry::global().list()) {
+        nlohmann::json params = nlohmann::json::array();
+        for (const auto& param : operation->params) {
+            bool integer = param.type == imaging::ParamSpec::Type::integer;
+            params.push_back({{"name", param.name},
+                              {"type", integer ? "integer" : "number"},
+                              {"default", param.default_value},
+                              {"min", param.min_value},
+                              {"max", param.max_value},
+                              {"description", param.description}});
+        }
+        operations.push_back({{"name", operation->name},
+                              {"description", operation->description},
+                              {"params", std::move(params)}});
+    }
+    return json_response(Status::ok, {{"operations", std::move(operations)}});
+}
+
+Response get_config(const FrontendContext& context) {
+    const auto& options = context.options;
+    return json_response(Status::ok, {{"version", IMGBUS_VERSION},
+                                      {"hardware_threads", std::thread::hardware_concurrency()},
+                                      {"workers", options.workers},
+                                      {"limits",
+                                       {{"max_upload_bytes", options.max_upload_bytes},
+                                        {"max_pixels", options.decode_limits.max_pixels},
+                                        {"max_dimension", options.decode_limits.max_dimension},
+                                        {"max_threads_per_job", options.max_threads_per_job},
+                                        {"max_runs", options.max_runs},
+                                        {"max_passes", options.max_passes},
+                                        {"max_jobs_per_upload", options.max_jobs_per_upload}}}});
+}
+
+// The queue object of RabbitMQ's management API, for the fields the broker tracks.
+nlohmann::json queue_json(const broker::QueueStats& stats) {
+    return {{"name", stats.name},
+            {"vhost", "/"},
+            {"durable", stats.durable},
+            {"messages", stats.messages_ready + stats.messages_unacknowledged},
+            {"messages_ready", stats.messages_ready},
+            {"messages_unacknowledged", stats.messages_unacknowledged},
+            {"consumers", stats.consumers},
+            {"arguments", {{"x-max-length", stats.max_length_messages}}},
+            {"message_stats",
+             {{"publish", stats.published_total},
+              {"deliver_get", stats.delivered_total},
+              {"ack", stats.acked_total},
+              {"redeliver", stats.redelivered_total}}}};
+}
+
+Response get_queues(FrontendContext& context) {
+    nlohmann::json queues = nlohmann::json::array();
+    for (const auto& stats : context.broker.list_queues()) queues.push_back(queue_json(stats));
+    return json_response(Status::ok, queues);
+}
+
+Response get_metrics(FrontendContext& context) {
+    for (const auto& stats : context.broker.list_queues()) {
+        context.metrics.queue_messages_ready(stats.name)
+            .Set(static_cast<double>(stats.messages_ready));
+        context.metrics.queue_messages_unacked(stats.name)
+            .Set(static_cast<double>(stats.messages_unacknowledged));
+        context.metrics.queue_consumers(stats.name).Set(static_cast<double>(stats.consumers));
+    }
+    return make_response(Status::ok, context.metrics.serialize(),
+                         "text/plain; version=0.0.4; charset=utf-8");
+}
+
+Response get_readyz(FrontendContext& context) {
+    std::vector<std::string> reasons;
+    if (auto stats = context.broker.queue_stats(context.options.job_queue); !stats) {
+        reasons.push_back("broker: " + stats.error().message);
+    }
+    if (!context.store.bucket_exists(context.options.bucket)) {
+        reasons.push_back("store: bucket '" + context.options.bucket + "' is not reachable");
+    }
+    ReadinessProbe probe;
+    {
+        std::lock_guard lock(context.probe_mutex);
+        probe = context.readiness_probe;
+    }
+    if (probe) {
+        if (auto reason = probe(); !reason.empty()) reasons.push_back(reason);
+    }
+    if (reasons.empty()) return json_response(Status::ok, {{"status", "ready"}});
+    return json_response(Status::service_unavailable,
+                         {{"status", "not_ready"}, {"reasons", reasons}});
+}
+
+std::string_view asset_content_type(std::string_view name) {
+    auto dot = name.rfind('.');
+    auto extension = dot == std::string_view::npos ? std::string_view{} : name.substr(dot + 1);
+    if (extension == "html") return "text/html; charset=utf-8";
+    if (extension == "js") return "text/javascript; charset=utf-8";
+    if (extension == "css") return "text/css; charset=utf-8";
+    if (extension == "svg") return "image/svg+xml";
+    if (extension == "json") return "application/json";
+    if (extension == "png") return "image/png";
+    return "application/octet-stream";
+}
+
+Response asset_response(const WebAsset& asset) {
+    auto response =
+        make_response(Status::ok, std::string(asset.content), asset_content_type(asset.name));
+    // HTML revalidates so a new binary's UI shows at once; the rest may be cached briefly.
+    bool html = asset.name.ends_with(".html");
+    response.set(beast_http::field::cache_control, html ? "no-cache" : "public, max-age=300");
+    response.set("X-Content-Type-Options", "nosniff");
+    return response;
+}
+
+}  // namespace
+
+void add_info_routes(Router& router, FrontendContext& context) {
+    using beast_http::verb;
+    router.add(verb::get, "/api/operations",
+               [](const Request&, const PathParams&) { return get_operations(); });
+    router.add(verb::get, "/api/config",
+               [&context](const Request&, const PathParams&) { return get_config(context); });
+    router.add(verb::get, "/api/queues",
+               [&context](const Request&, const PathParams&) { return get_queues(context); });
+    router.add(verb::get, "/metrics",
+               [&context](const Request&, const PathParams&) { return get_metrics(context); });
+    router.add(verb::get, "/healthz", [](const Request&, const PathParams&) {
+        return json_response(Status::ok, {{"status", "ok"}});
+    });
+    router.add(verb::get, "/readyz",
+               [&context](const Request&, const PathParams&) { return get_readyz(context); });
+}
+
+void add_asset_routes(Router& router) {
+    using beast_http::verb;
+    for (const auto& asset : web_assets()) {
+        router.add(verb::get, "/" + std::string(asset.name),
+                   [&asset](const Request&, const PathParams&) { return asset_response(asset); });
+        if (asset.name == "index.html") {
+            router.add(verb::get, "/", [&asset](const Request&, const PathParams&) {
+                return asset_response(asset);
+            });
+        }
+    }
+}
+
+}  // namespace imgbus::http

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+#include "job_tracker.hpp"
+
+#include <boost/asio/post.hpp>
+#include <ctime>
+
+#include "imgbus/log.hpp"
+#include "response.hpp"
+
+namespace imgbus::http {
+namespace {
+
+using Clock = std::chrono::system_clock;
+using worker::JobStatus;
+using Json = nlohmann::json;
+
+constexpr std::string_view kRecordPrefix = "jobs/";
+
+int status_rank(JobStatus status) {
+    switch (status) {
+        case JobStatus::queued:
+            return 0;
+        case JobStatus::processing:
+            return 1;
+        case JobStatus::done:
+        case JobStatus::failed:
+            return 2;
+    }
+    return 0;
+}
+
+std::int64_t to_millis(Clock::time_point at) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+}
+
+Clock::time_point from_millis(std::int64_t millis) {
+    return Clock::time_point(std::chrono::milliseconds(millis));
+}
+
+// ISO 8601 in UTC with milliseconds, such as 2026-12-04T17:00:00.123Z.
+std::string format_time(Clock::time_point at) {
+    auto millis = to_millis(at);
+    std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[40];
+    std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(text + length, sizeof text - length, ".%03dZ", static_cast<int>(millis % 1000));
+    return text;
+}
+
+double ms(double seconds) { return seconds * 1000.0; }
+
+std::string record_key(const std::string& id) { return std::string(kRecordPrefix) + id + ".json"; }
+
+}  // namespace
+
+bool JobRecord::finished() const {
+    return status == JobStatus::done || status == JobStatus::failed;
+}
+
+nlohmann::json input_json(const InputInfo& input) {
+    return {{"format", input.format},
+            {"width", input.width},
+            {"height", input.height},
+            {"bytes", input.bytes},
+            {"filename", input.filename}};
+}
+
+nlohmann::json job_json(const JobRecord& job) {
+    const auto& t = job.timings;
+    const auto& id = job.message.id;
+    return {{"id", id},
+            {"batch", job.message.batch},
+            {"op", job.message.op},
+            {"params", job.message.params},
+            {"threads", job.message.threads},
+            {"run", job.message.run},
+            {"passes", job.message.passes},
+            {"status", worker::to_string(job.status)},
+            {"error", job.error},
+            {"redelivered", job.redelivered},
+            {"width", job.width},
+            {"height", job.height},
+            {"created_at", format_time(job.created_at)},
+            {"updated_at", format_time(job.updated_at)},
+            {"timings",
+             {{"queue_wait_ms", ms(t.queue_wait_seconds)},
+              {"fetch_ms", ms(t.fetch_seconds)},
+              {"decode_ms", ms(t.decode_seconds)},
+              {"kernel_ms", ms(t.kernel_seconds)},
+              {"encode_ms", ms(t.encode_seconds)},
+              {"store_ms", ms(t.store_seconds)},
+              {"process_ms", ms(t.process_seconds)},
+              {"total_ms", ms(job.total_seconds)}}},
+            {"url", "/api/jobs/" + id},
+            {"result_url", "/api/jobs/" + id + "/result"}};
+}
+
+nlohmann::json storage_json(const JobRecord& job) {
+    auto input = input_json(job.input);
+    input["content_type"] = job.input.content_type;
+    input["bucket"] = job.input.object.bucket;
+    input["key"] = job.input.object.key;
+    return {{"record_version", 1},
+            {"job", job_json(job)},
+            {"message", Json::parse(worker::to_json(job.message))},
+            {"input", std::move(input)},
+            {"created_at_ms", to_millis(job.created_at)},
+            {"updated_at_ms", to_millis(job.updated_at)}};
+}
+
+Result<JobRecord> parse_storage_json(const std::string& text) {
+    auto doc = Json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("message") ||
+        !doc.contains("job") || !doc.contains("input")) {
+        return store::make_error(store::Errc::io_error,
+                                 "job record is not valid JSON of version 1");
+    }
+    try {
+        auto message = worker::parse_job_message(doc["message"].dump());
+        if (!message) return message.error();
+        JobRecord job;
+        job.message = std::move(*message);
+        const auto& view = doc["job"];
+        auto status = worker::parse_job_status(view.at("status").get<std::string>());
+        job.status = status.value_or(JobStatus::queued);
+        job.error = view.value("error", "");
+        job.redelivered = view.value("redelivered", false);
+        job.width = view.value("width", 0);
+        job.height = view.value("height", 0);
+        const auto& t = view.at("timings");
+        job.timings.queue_wait_seconds = t.value("queue_wait_ms", 0.0) / 1000;
+        job.timings.fetch_seconds = t.value("fetch_ms", 0.0) / 1000;
+        job.timings.decode_seconds = t.value("decode_ms", 0.0) / 1000;
+        job.timings.kernel_seconds = t.value("kernel_ms", 0.0) / 1000;
+        job.timings.encode_seconds = t.value("encode_ms", 0.0) / 1000;
+        job.timings.store_seconds = t.value("store_ms", 0.0) / 1000;
+        job.timings.process_seconds = t.value("process_ms", 0.0) / 1000;
+        job.total_seconds = t.value("total_ms", 0.0) / 1000;
+        const auto& input = doc["input"];
+        job.input = InputInfo{input.value("format", ""),
+                              input.value("width", 0),
+                              input.value("height", 0),
+                              input.value("bytes", std::uint64_t{0}),
+                              input.value("filename", ""),
+                              input.value("content_type", ""),
+                              {input.value("bucket", ""), input.value("key", "")}};
+        job.created_at = from_millis(doc.value("created_at_ms", std::int64_t{0}));
+        job.updated_at = from_millis(doc.value("updated_at_ms", std::int64_t{0}));
+        return job;
+    } catch (const Json::exception& e) {
+        return store::make_error(
+            store::Errc::io_error,
+            std::string("job record has a field of the wrong type: ") + e.what());
+    }
+}
+
+JobTracker::JobTracker(broker::Broker& broker, store::ObjectStore& store, metrics::Metrics& metrics,
+                       TrackerOptions options)
+    : broker_(broker), store_(store), metrics_(metrics), options_(std::move(options)) {}
+
+void JobTracker::insert_locked(JobRecord job) {
+    auto id = job.message.id;
+    auto [it, inserted] = jobs_.insert_or_assign(id, std::move(job));
+    if (!inserted) return;
+    batches_[it->second.message.batch].push_back(id);
+    order_.push_back(id);
+
+    // Forget the oldest finished jobs beyond the limit; unfinished ones go to the back.
+    for (std::size_t scanned = order_.size();
+         jobs_.size() > options_.max_tracked_jobs && scanned > 0; --scanned) {
+        auto oldest = std::move(order_.front());
+        order_.pop_front();
+        auto found = jobs_.find(oldest);
+        if (found != jobs_.end() && !found->second.finished()) {
+            order_.push_back(std::move(oldest));
+            continue;
+        }
+        if (found == jobs_.end()) continue;
+        auto& ids = batches_[found->second.message.batch];
+        std::erase(ids, oldest);
+        if (ids.empty()) batches_.erase(found->second.message.batch);
+        jobs_.erase(found);
+    }
+}
+
+Result<void> JobTracker::add(JobRecord job) {
+    auto record = dump_json(storage_json(job));
+    auto stored =
+        store_.put_object(options_.bucket, record_key(job.message.id),
+                          {reinterpret_cast<const std::uint8_t*>(record.data()), record.size()},
+                          store::PutOptions{"application/json", {}});
+    if (!stored) return stored.error();
+    {
+        std::lock_guard lock(mutex_);
+        insert_locked(job);
+    }
+    notify(job);
+    return {};
+}
+
+bool JobTracker::apply(const worker::JobEvent& event) {
+    JobRecord updated;
+    {
+        std::lock_guard lock(mutex_);
+        auto found = jobs_.find(event.id);
+        if (found == jobs_.end()) return false;
+        auto& job = found->second;
+        int current = status_rank(job.status);
+        int next = status_rank(event.status);
+        if (next < current || (next == current && event.status != JobStatus::processing))
+            return false;
+
+        job.status = event.status;
+        job.redelivered = job.redelivered || event.redelivered;
+        job.updated_at = Clock::now();
+        if (event.width > 0) job.width = event.width;
+        if (event.height > 0) job.height = event.height;
+        if (job.finished()) {
+            job.error = event.error;
+            job.timings = event.timings;
+            job.total_seconds =
+                std::chrono::duration<double>(job.updated_at - job.created_at).count();
+        }
+        updated = job;
+    }
+    if (updated.finished()) {
+        persist(updated);
+        metrics_.frontend_request_seconds(updated.message.op).Observe(updated.total_seconds);
+        metrics_
+            .frontend_processed_total(updated.message.op,
+                                      std::string(worker::to_string(updated.status)))
+            .Increment();
+    }
+    notify(updated);
+    return true;
+}
+
+void JobTracker::fail_unpublished(const std::string& id, const std::string& reason) {
+    JobRecord updated;
+    {
+        std::lock_guard lock(mutex_);
+        auto found = jobs_.find(id);
+        if (found == jobs_.end() || found->second.finished()) return;
+        found->second.status = JobStatus::failed;
+        found->second.error = reason;
+        found->second.updated_at = Clock::now();
+        updated = found->second;
+    }
+    persist(updated);
+    notify(updated);
+}
+
+std::optional<JobRecord> JobTracker::find(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    auto found = jobs_.find(id);
+    if (found == jobs_.end()) return std::nullopt;
+    return found->second;
+}
+
+std::vector<JobRecord> JobTracker::batch(const std::string& batch_id) const {
+    std::lock_guard lock(mutex_);
+    std::vector<JobRecord> jobs;
+    auto found = batches_.find(batch_id);
+    if (found == batches_.end()) return jobs;
+    for (const auto& id : found->second) jobs.push_back(jobs_.at(id));
+    return jobs;
+}
+
+void JobTracker::persist(const JobRecord& job) {
+    auto record = dump_json(storage_json(job));
+    auto stored =
+        store_.put_object(options_.bucket, record_key(job.message.id),
+                          {reinterpret_cast<const std::uint8_t*>(record.data()), record.size()},
+                          store::PutOptions{"application/json", {}});
+    if (!stored) {
+        module_logger("http")->warn("job {}: storing its record failed: {}", job.message.id,
+                                    stored.error().message);
+    }
+}
+
+void JobTracker::notify(const JobRecord& job) {
+    std::vector<Subscriber> subscribers;
+    {
+        std::lock_guard lock(subscribers_mutex_);
+        for (const auto& [id, subscriber] : subscribers_) subscribers.push_back(subscriber);
+    }
+    for (const auto& subscriber : subscribers) subscriber(job);
+}
+
+std::uint64_t JobTracker::subscribe(Subscriber subscriber) {
+    std::lock_guard lock(subscribers_mutex_);
+    auto id = next_subscriber_++;
+    subscribers_.emplace(id, std::move(subscriber));
+    return id;
+}
+
+void JobTracker::unsubscribe(std::uint64_t id) {
+    std::lock_guard lock(subscribers_mutex_);
+    subscribers_.erase(id);
+}
+
+}  // namespace imgbus::http

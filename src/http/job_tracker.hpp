@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "imgbus/broker/broker.hpp"
+#include "imgbus/metrics/metrics.hpp"
+#include "imgbus/result.hpp"
+#include "imgbus/store/object_store.hpp"
+#include "imgbus/worker/job.hpp"
+
+namespace imgbus::http {
+
+// The uploaded image of a batch.
+struct InputInfo {
+    std::string format;  // "jpeg" or "png"
+    int width = 0;
+    int height = 0;
+    std::uint64_t bytes = 0;
+    std::string filename;  // as sent by the client; only shown, never used as a path
+    std::string content_type;
+    worker::ObjectRef object;
+};
+
+// What the frontend knows about one job: the message it published plus the latest event.
+struct JobRecord {
+    worker::JobMessage message;
+    InputInfo input;
+    worker::JobStatus status = worker::JobStatus::queued;
+    std::string error;
+    bool redelivered = false;
+    int width = 0;
+    int height = 0;
+    worker::JobTimings timings;
+    double total_seconds = 0;  // upload accepted to the done or failed event
+    std::chrono::system_clock::time_point created_at;
+    std::chrono::system_clock::time_point updated_at;
+
+    bool finished() const;
+};
+
+// The job object of docs/api.md.
+nlohmann::json job_json(const JobRecord& job);
+nlohmann::json input_json(const InputInfo& input);
+// The stored form (jobs/<id>.json): the API view plus what recovery needs to publish again.
+nlohmann::json storage_json(const JobRecord& job);
+Result<JobRecord> parse_storage_json(const std::string& text);
+
+struct TrackerOptions {
+    std::string bucket = "imgbus";
+    std::string job_queue{worker::kJobQueue};
+    std::string event_queue{worker::kEventQueue};
+    std::uint32_t event_prefetch = 256;
+    // Jobs kept in memory; beyond this the oldest finished ones are forgotten (their stored
+    // records stay in the store but are not reloaded into memory past this count either).
+    std::size_t max_tracked_jobs = 100'000;
+};
+
+// The job table of the frontend. Status moves forward only: queued → processing → done or
+// failed, so an event that arrives late (a "processing" after "done") changes nothing. A record is
+// written to the store (bucket, jobs/<id>.json) when the job is created and when it finishes;
+// recover() reloads them after a restart and publishes the unfinished jobs again. All methods
+// are thread-safe; subscribers are called without the table lock held.
+class JobTracker : public std::enable_shared_from_this<JobTracker> {
+  public:
+    using Subscriber = std::function<void(const JobRecord&)>;
+
+    JobTracker(broker::Broker& broker, store::ObjectStore& store, metrics::Metrics& metrics,
+               TrackerOptions options);
+
+    // Records a new job and stores its record.
+    Result<void> add(JobRecord job);
+    // Applies a worker event. Returns false when the job is unknown or the event is stale.
+    bool apply(const worker::JobEvent& event);
+    // Ends a job that was never published (the queue filled up during the upload).
+    void fail_unpublished(const std::string& id, const std::string& reason);
+
+    std::optional<JobRecord> find(const std::string& id) const;
+    std::vector<JobRecord> batch(const std::string& batch_id) const;
+
+    // Loads the stored records and publishes the unfinished jobs again. Returns how many were
+    // published.
+    Result<std::size_t> recover();
+
+    // Consumes the event queue; each delivery is applied on `executor` and then acked.
+    Result<void> start_consuming(boost::asio::any_io_executor executor);
+    void stop_consuming();
+
+    std::uint64_t subscribe(Subscriber subscriber);
+    void unsubscribe(std::uint64_t id);
+
+  private:
+    void notify(const JobRecord& job);
+    void persist(const JobRecord& job);
+    void insert_locked(JobRecord job);
+    void on_delivery(const broker::Delivery& delivery);
+
+    broker::Broker& broker_;
+    store::ObjectStore& store_;
+    metrics::Metrics& metrics_;
+    TrackerOptions options_;
+
+    mutable std::mutex mutex_;
+    std::map<std::string, JobRecord> jobs_;
+    std::map<std::string, std::vector<std::string>> batches_;  // batch id → job ids in order
+    std::deque<std::string> order_;                            // job ids, oldest first
+
+    std::mutex subscribers_mutex_;
+    std::map<std::uint64_t, Subscriber> subscribers_;
+    std::uint64_t next_subscriber_ = 1;
+
+    std::mutex consumer_mutex_;
+    std::string consumer_tag_;
+};
+
+}  // namespace imgbus::http

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+// POST /api/jobs and the job, batch and result routes.
+#include <boost/beast/http/field.hpp>
+#include <random>
+
+#include "context.hpp"
+#include "imgbus/imaging/codec.hpp"
+#include "imgbus/log.hpp"
+#include "upload.hpp"
+
+namespace imgbus::http {
+namespace {
+
+namespace beast_http = boost::beast::http;
+using Clock = std::chrono::system_clock;
+
+// 128 random bits as 32 hex digits.
+std::string make_id() {
+    thread_local std::mt19937_64 generator{std::random_device{}()};
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string id;
+    for (int word = 0; word < 2; ++word) {
+        auto bits = generator();
+        for (int i = 0; i < 16; ++i, bits >>= 4) id.push_back(kDigits[bits & 0xf]);
+    }
+    return id;
+}
+
+bool is_id(std::string_view text) {
+    return text.size() == 32 &&
+           text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+Response upload_error_response(const Error& error) {
+    if (error.code == Errc::unsupported_media_type) {
+        return error_response(Status::unsupported_media_type, "unsupported_media_type",
+                              error.message);
+    }
+    return error_response(Status::bad_request, "bad_request", error.message);
+}
+
+Response probe_error_response(const Error& error, const imaging::DecodeLimits& limits) {
+    using imaging::Errc;
+    auto code = static_cast<Errc>(error.code.value());
+    if (error.code.category() != imaging::imaging_category()) code = Errc::corrupt;
+    switch (code) {
+        case Errc::empty_input:
+            return error_response(Status::bad_request, "bad_request", error.message);
+        case Errc::unknown_format:
+            return error_response(Status::unsupported_media_type, "unsupported_media_type",
+                                  error.message + "; upload a JPEG or PNG image");
+        case Errc::too_large:
+            return error_response(Status::payload_too_large, "payload_too_large",
+                                  error.message + " (limits: " + std::to_string(limits.max_pixels) +
+                                      " pixels, " + std::to_string(limits.max_dimension) +
+                                      " pixels per side)");
+        default:
+            return error_response(Status::unprocessable_entity, "invalid_image", error.message);
+    }
+}
+
+struct Batch {
+    std::string id;
+    InputInfo input;
+    std::vector<JobRecord> jobs;
+};
+
+Batch plan_batch(const JobParams& params, const InputInfo& input, const std::string& bucket,
+                 std::string_view extension) {
+    Batch batch{make_id(), input, {}};
+    batch.input.object = {bucket, "uploads/" + batch.id + "/input." + std::string(extension)};
+    auto now = Clock::now();
+    for (int run = 1; run <= params.runs; ++run) {
+        for (int threads : params.threads) {
+            JobRecord job;
+            auto& message = job.message;
+            message.id = make_id();
+            message.batch = batch.id;
+            message.op = params.op;
+            message.params = params.op_params;
+            message.threads = threads;
+            message.passes = params.passes;
+            message.run = run;
+            message.input = batch.input.object;
+            message.output = {bucket, "processed/" + message.id + "." + std::string(extension)};
+            message.submitted_at = now;
+            job.input = batch.input;
+            job.created_at = job.updated_at = now;
+            batch.jobs.push_back(std::move(job));
+        }
+    }
+    return batch;
+}
+
+// 503 unless the job queue can take `count` more messages.
+std::optional<Response> check_queue_room(FrontendContext& context, std::size_t count) {
+    auto retry = static_cast<int>(context.options.retry_after.count());
+    auto stats = context.broker.queue_stats(context.options.job_queue);
+    if (!stats) {
+        context.metrics.frontend_rejected_total("broker_unavailable").Increment();
+        return unavailable_response(
+            "unavailable",
+            "the job queue is unavailable (" + stats.error().message + "); retry later", retry);
+    }
+    auto limit = stats->max_length_messages;
+    if (limit != 0 && stats->messages_ready + count > limit) {
+        context.metrics.frontend_rejected_total("queue_full").Increment();
+        return unavailable_response("queue_full",
+                                    "the job queue holds " + std::to_string(stats->messages_ready) +
+                                        " of " + std::to_string(limit) +
+                                        " messages and cannot take " + std::to_string(count) +
+                                        " more; retry after " + std::to_string(retry) + " s",
+                                    retry);
+    }
+    return std::nullopt;
+}
+
+// Publishes every job; on the first failure the rest are marked failed and a 503 is returned.
+std::optional<Response> publish_batch(FrontendContext& context, const Batch& batch) {
+    for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
+        const auto& job = batch.jobs[i].message;
+        broker::Message message;
+        message.body = worker::to_json(job);
+        message.message_id = job.id;
+        auto sent = context.broker.publish(context.options.job_queue, std::move(message));
+        if (sent) {
+            context.metrics.frontend_publish_total(job.op).Increment();
+            continue;
+        }
+        bool full = sent.error().code == broker::Errc::queue_full;
+        context.metrics.frontend_rejected_total(full ? "queue_full" : "broker_unavailable")
+            .Increment();
+        for (std::size_t j = i; j < batch.jobs.size(); ++j) {
+            context.tracker->fail_unpublished(batch.jobs[j].message.id,
+                                              "not queued: " + sent.error().message);
+        }
+        module_logger("http")->warn("batch {}: {} of {} jobs published; publishing failed: {}",
+                                    batch.id, i, batch.jobs.size(), sent.error().message);
+        return unavailable_response(full ? "queue_full" : "unavailable",
+                                    "only " + std::to_string(i) + " of " +
+                                        std::to_string(batch.jobs.size()) +
+                                        " jobs were queued: " + sent.error().message,
+                                    static_cast<int>(context.options.retry_after.count()));
+    }
+    return std::nullopt;
+}
+
+Response accepted_response(const Batch& batch, const JobParams& params) {
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const auto& job : batch.jobs) {
+        jobs.push_back({{"id", job.message.id},
+                        {"threads", job.message.threads},
+                        {"run", job.message.run},
+                        {"status", "queued"},
+                        {"url", "/api/jobs/" + job.message.id}});
+    }
+    auto response = json_response(Status::accepted, {{"batch", batch.id},
+                                                     {"op", params.op},
+                                                     {"input", input_json(batch.input)},
+                                                     {"jobs", std::move(jobs)}});
+    response.set(beast_http::field::location, "/api/batches/" + batch.id);
+    return response;
+}
+
+Response post_jobs(FrontendContext& context, const Request& request) {
+    auto upload = read_upload(request);
+    if (!upload) return upload_error_response(upload.error());
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(upload->image.data()),
+                           upload->image.size());
+    auto info = imaging::probe(bytes, context.options.decode_limits);
+    if (!info) return probe_error_response(info.error(), context.options.decode_limits);
+
+    const auto& options = context.options;
+    JobLimits limits{options.max_threads_per_job, options.max_runs, options.max_passes,
+                     options.max_jobs_per_upload};
+    auto params = parse_job_params(upload->fields, limits, imaging::OperationRegistry::global());
+    if (!params) return upload_error_response(params.error());
+
+    InputInfo input{std::string(imaging::format_name(info->format)),
+                    info->width,
+                    info->height,
+                    bytes.size(),
+                    upload->filename,
+                    std::string(imaging::format_mime_type(info->format)),
+                    {}};
+    auto batch =
+        plan_batch(*params, input, options.bucket, imaging::format_extension(info->format));
+    if (auto full = check_queue_room(context, batch.jobs.size())) return *full;
+
+    auto stored = context.store.put_object(batch.input.object.bucket, batch.input.object.key, bytes,
+                                           store::PutOptions{input.content_type, {}});
+    if (!stored) return store_error_response(stored.error(), "storing the upload");
+    for (const auto& job : batch.jobs) {
+        if (auto added = context.tracker->add(job); !added) {
+            return store_error_response(added.error(), "storing the job record");
+        }
+    }
+    if (auto failed = publish_batch(context, batch)) return *failed;
+    module_logger("http")->info("batch {}: {} {}x{} {} jobs queued ({} op)", batch.id, input.format,
+                                input.width, input.height, batch.jobs.size(), params->op);
+    return accepted_response(batch, *params);
+}
+
+Response unknown_job(const std::string& id) {
+    return error_response(
+        Status::not_found, "not_found",
+        "job '" + id.substr(0, 64) + "' does not exist; job ids come from POST /api/jobs");
+}
+
+Response object_response(FrontendContext& context, const worker::ObjectRef& ref,
+                         std::string_view fallback_type) {
+    auto object = context.store.get_object(ref.bucket, ref.key);
+    if (!object) return store_error_response(object.error(), "reading " + ref.key);
+    std::string content_type =
+        object->info.content_type.empty() ? std::string(fallback_type) : object->info.content_type;
+    auto response = make_response(Status::ok, std::string(object->data.begin(), object->data.end()),
+                                  content_type);
+    response.set(beast_http::field::cache_control, "private, max-age=3600");
+    return response;
+}
+
+Response get_job(FrontendContext& context, const PathParams& params) {
+    auto job = is_id(params.at("id")) ? context.tracker->find(params.at("id")) : std::nullopt;
+    if (!job) return unknown_job(params.at("id"));
+    return json_response(Status::ok, job_json(*job));
+}
+
+Response get_result(FrontendContext& context, const PathParams& params) {
+    auto job = is_id(params.at("id")) ? context.tracker->find(params.at("id")) : std::nullopt;
+    if (!job) return unknown_job(params.at("id"));
+    if (job->status != worker::JobStatus::done) {
+        return error_response(Status::conflict, "not_done",
+                              "job " + job->message.id + " is " +
+                                  std::string(worker::to_string(job->status)) +
+                                  "; its result exists once the status is done");
+    }
+    return object_response(context, job->message.output, job->input.content_type);
+}
+
+Response get_batch(FrontendContext& context, const PathParams& params, bool input_only) {
+    const auto& id = params.at("id");
+    auto jobs = is_id(id) ? context.tracker->batch(id) : std::vector<JobRecord>{};
+    if (jobs.empty()) {
+        return error_response(
+            Status::not_found, "not_found",
+            "batch '" + id.substr(0, 64) + "' does not exist; batch ids come from POST /api/jobs");
+    }
+    const auto& input = jobs.front().input;
+    if (input_only) return object_response(context, input.object, input.content_type);
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& job : jobs) list.push_back(job_json(job));
+    return json_response(Status::ok, {{"batch", id},
+                                      {"op", jobs.front().message.op},
+                                      {"input", input_json(input)},
+                                      {"jobs", std::move(list)}});
+}
+
+}  // namespace
+
+Response store_error_response(const Error& error, std::string_view what) {
+    if (error.code == store::Errc::no_such_key) {
+        return error_response(Status::not_found, "not_found",
+                              std::string(what) + " failed: the object no longer exists");
+    }
+    module_logger("http")->error("{} failed: {}", what, error.message);
+    return error_response(Status::service_unavailable, "unavailable",
+                          std::string(what) + " failed: " + error.message + "; retry later");
+}
+
+void add_jobs_routes(Router& router, FrontendContext& context) {
+    using beast_http::verb;
+    router.add(verb::post, "/api/jobs", [&context](const Request& request, const PathParams&) {
+        return post_jobs(context, request);
+    });
+    router.add(verb::get, "/api/jobs/{id}", [&context](const Request&, const PathParams& params) {
+        return get_job(context, params);
+    });
+    router.add(verb::get, "/api/jobs/{id}/result",
+               [&context](const Request&, const PathParams& params) {
+                   return get_result(context, params);
+               });
+    router.add(verb::get, "/api/batches/{id}",
+               [&context](const Request&, const PathParams& params) {
+                   return get_batch(context, params, false);
+               });
+    router.add(verb::get, "/api/batches/{id}/input",
+               [&context](const Request&, const PathParams& params) {
+                   return get_batch(context, params, true);
+               });
+}
+
+}  // namespace imgbus::http
