@@ -120,11 +120,12 @@ Result<ParamValues> OperationRegistry::validate(
     }
 
     std::string unknown;
-    for (const auto& [key, value] : raw) {
-        const bool known = std::any_of(operation->params.begin(), operation->params.end(),
-                                       [&](const ParamSpec& spec) { return spec.name == key; });
+    for (const auto& entry : raw) {
+        const bool known =
+            std::any_of(operation->params.begin(), operation->params.end(),
+                        [&entry](const ParamSpec& spec) { return spec.name == entry.first; });
         if (!known) {
-            unknown += (unknown.empty() ? "'" : ", '") + key + "'";
+            unknown += (unknown.empty() ? "'" : ", '") + entry.first + "'";
         }
     }
     if (!unknown.empty()) {

@@ -11,8 +11,8 @@
 #include "codec_detail.hpp"
 
 // libpng reports errors by longjmp to the setjmp in the caller. A longjmp skips destructors, so
-// every function below that calls setjmp holds only trivially destructible locals, and the
-// callbacks libpng calls hold none either. C++ objects (the pixel buffer, the row pointers, the
+// every function below that calls setjmp has only trivially destructible locals, and the
+// callbacks libpng calls have none either. C++ objects (the pixel buffer, the row pointers, the
 // output vector) live in the frames above, which the longjmp never crosses.
 namespace imgbus::imaging::detail {
 namespace {
