@@ -51,6 +51,12 @@ std::string format_time(Clock::time_point at) {
 
 double ms(double seconds) { return seconds * 1000.0; }
 
+store::PutOptions json_put_options() {
+    store::PutOptions options;
+    options.content_type = "application/json";
+    return options;
+}
+
 std::string record_key(const std::string& id) { return std::string(kRecordPrefix) + id + ".json"; }
 
 }  // namespace
@@ -187,10 +193,9 @@ void JobTracker::insert_locked(JobRecord job) {
 
 Result<void> JobTracker::add(JobRecord job) {
     auto record = dump_json(storage_json(job));
-    auto stored =
-        store_.put_object(options_.bucket, record_key(job.message.id),
-                          {reinterpret_cast<const std::uint8_t*>(record.data()), record.size()},
-                          store::PutOptions{"application/json", {}});
+    auto stored = store_.put_object(
+        options_.bucket, record_key(job.message.id),
+        {reinterpret_cast<const std::uint8_t*>(record.data()), record.size()}, json_put_options());
     if (!stored) return stored.error();
     {
         std::lock_guard lock(mutex_);
@@ -270,10 +275,9 @@ std::vector<JobRecord> JobTracker::batch(const std::string& batch_id) const {
 
 void JobTracker::persist(const JobRecord& job) {
     auto record = dump_json(storage_json(job));
-    auto stored =
-        store_.put_object(options_.bucket, record_key(job.message.id),
-                          {reinterpret_cast<const std::uint8_t*>(record.data()), record.size()},
-                          store::PutOptions{"application/json", {}});
+    auto stored = store_.put_object(
+        options_.bucket, record_key(job.message.id),
+        {reinterpret_cast<const std::uint8_t*>(record.data()), record.size()}, json_put_options());
     if (!stored) {
         module_logger("http")->warn("job {}: storing its record failed: {}", job.message.id,
                                     stored.error().message);

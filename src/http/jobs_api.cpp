@@ -26,6 +26,12 @@ std::string make_id() {
     return id;
 }
 
+store::PutOptions put_options(const std::string& content_type) {
+    store::PutOptions options;
+    options.content_type = content_type;
+    return options;
+}
+
 bool is_id(std::string_view text) {
     return text.size() == 32 &&
            text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
@@ -165,6 +171,12 @@ Response accepted_response(const Batch& batch, const JobParams& params) {
 Response post_jobs(FrontendContext& context, const Request& request) {
     auto upload = read_upload(request);
     if (!upload) return upload_error_response(upload.error());
+    if (upload->image.size() > context.options.max_upload_bytes) {
+        return error_response(Status::payload_too_large, "payload_too_large",
+                              "the image is " + std::to_string(upload->image.size()) +
+                                  " bytes; the upload limit is " +
+                                  std::to_string(context.options.max_upload_bytes) + " bytes");
+    }
     auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(upload->image.data()),
                            upload->image.size());
     auto info = imaging::probe(bytes, context.options.decode_limits);
@@ -188,7 +200,7 @@ Response post_jobs(FrontendContext& context, const Request& request) {
     if (auto full = check_queue_room(context, batch.jobs.size())) return *full;
 
     auto stored = context.store.put_object(batch.input.object.bucket, batch.input.object.key, bytes,
-                                           store::PutOptions{input.content_type, {}});
+                                           put_options(input.content_type));
     if (!stored) return store_error_response(stored.error(), "storing the upload");
     for (const auto& job : batch.jobs) {
         if (auto added = context.tracker->add(job); !added) {
