@@ -65,6 +65,15 @@ Error unknown_tag_error(std::uint64_t delivery_tag) {
 
 std::unique_ptr<Broker> make_embedded_broker() { return std::make_unique<EmbeddedBroker>(); }
 
+Result<std::unique_ptr<Broker>> open_embedded_broker(const BrokerOptions& options) {
+    if (!options.data_dir.empty()) {
+        return make_error(Errc::not_supported, "the broker journal in " +
+                                                   options.data_dir.string() +
+                                                   " is not available yet; leave data_dir empty");
+    }
+    return std::unique_ptr<Broker>(std::make_unique<EmbeddedBroker>());
+}
+
 Result<void> EmbeddedBroker::declare_queue(const std::string& queue, const QueueOptions& options) {
     if (auto valid = validate_queue_name(queue); !valid) {
         return valid;

@@ -27,6 +27,24 @@ class BrokerCategory : public std::error_category {
                 return "invalid argument";
             case Errc::unavailable:
                 return "broker unavailable";
+            case Errc::exchange_not_found:
+                return "exchange not found";
+            case Errc::exchange_exists_with_other_options:
+                return "exchange exists with other options";
+            case Errc::in_use:
+                return "in use";
+            case Errc::not_empty:
+                return "not empty";
+            case Errc::resource_locked:
+                return "resource locked";
+            case Errc::access_refused:
+                return "access refused";
+            case Errc::session_not_found:
+                return "session not found";
+            case Errc::journal_failed:
+                return "journal failed";
+            case Errc::not_supported:
+                return "not supported";
         }
         return "unknown broker error";
     }
