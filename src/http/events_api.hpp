@@ -18,7 +18,7 @@ struct EventStreamOptions {
     std::chrono::seconds write_timeout{30};
 };
 
-// Called with a function that ends the stream; the server calls that function on stop().
+// Called with a function that ends the stream. The server calls that function on stop().
 using StreamCloserSink = std::function<void(std::function<void()>)>;
 
 // Serves GET /api/events on an accepted connection until the client leaves, falls too far behind

@@ -173,7 +173,7 @@ void JobTracker::insert_locked(JobRecord job) {
     batches_[it->second.message.batch].push_back(id);
     order_.push_back(id);
 
-    // Forget the oldest finished jobs beyond the limit; unfinished ones go to the back.
+    // Forget the oldest finished jobs beyond the limit. Unfinished ones go to the back.
     for (std::size_t scanned = order_.size();
          jobs_.size() > options_.max_tracked_jobs && scanned > 0; --scanned) {
         auto oldest = std::move(order_.front());

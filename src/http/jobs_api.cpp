@@ -121,7 +121,7 @@ std::optional<Response> check_queue_room(FrontendContext& context, std::size_t c
     return std::nullopt;
 }
 
-// Publishes every job; on the first failure the rest are marked failed and a 503 is returned.
+// Publishes every job. On the first failure the rest are marked failed and a 503 is returned.
 std::optional<Response> publish_batch(FrontendContext& context, const Batch& batch) {
     for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
         const auto& job = batch.jobs[i].message;

@@ -110,7 +110,6 @@ Result<void> Server::prepare_services() {
 }
 
 Result<tcp::endpoint> Server::start() {
-    auto log = module_logger("http");
     if (auto prepared = prepare_services(); !prepared) return prepared.error();
 
     boost::system::error_code error;
@@ -137,7 +136,7 @@ Result<tcp::endpoint> Server::start() {
 asio::awaitable<void> Server::accept_loop() {
     auto self = shared_from_this();
     auto log = module_logger("http");
-    std::uint64_t refused = 0;
+    std::uint64_t rejected = 0;
     while (!stopped_) {
         auto [error, socket] =
             co_await acceptor_.async_accept(asio::make_strand(context_.io), kNoThrow);
@@ -147,10 +146,10 @@ asio::awaitable<void> Server::accept_loop() {
             continue;
         }
         if (open_sessions_ >= context_.options.max_connections) {
-            // Counted and logged every 100th time so that a flood cannot flood the log.
-            if (refused++ % 100 == 0) {
+            // Counted and logged every 100th time so that a connection flood cannot fill the log.
+            if (rejected++ % 100 == 0) {
                 log->warn("connection limit {} reached; closing new connections ({} so far)",
-                          context_.options.max_connections, refused);
+                          context_.options.max_connections, rejected);
             }
             boost::system::error_code ignored;
             socket.close(ignored);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer entry point over the multipart/form-data parser. The first byte picks how many of
-// the following bytes form the Content-Type boundary; the rest is the body.
+// the following bytes form the Content-Type boundary, and the rest is the body.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>

@@ -129,6 +129,11 @@ TEST_CASE("frontend processes an upload to a gray result", "[http][frontend]") {
     CHECK(batch_status == 200);
     CHECK(json::parse(batch_body)["jobs"].size() == 2);
 
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    auto events = run("cat " + events_path.string());
+    CHECK(events.find("event: job\ndata: {") != std::string::npos);
+    CHECK(events.find("\"status\":\"done\"") != std::string::npos);
+
     auto [metrics_status, metrics_body] = system.curl("", "/metrics");
     CHECK(metrics_status == 200);
     CHECK(metrics_body.find("frontend_publish_total") != std::string::npos);
