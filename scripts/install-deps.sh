@@ -13,7 +13,7 @@ build_packages=(
 )
 test_packages=(
     curl prometheus /usr/bin/python3 python3-selenium chromium chromium-driver
-    libjpeg-turbo-progs imagemagick
+    libjpeg-turbo-progs imagemagick libvips-tools
 )
 
 wanted=("${build_packages[@]}")
