@@ -9,5 +9,7 @@ namespace imgbus::cli {
 // CLI::RuntimeError with the exit code on failure, after printing what to do.
 void register_serve(CLI::App& app);
 void register_process(CLI::App& app);
+void register_load(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace imgbus::cli

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
 
     imgbus::cli::register_serve(app);
     imgbus::cli::register_process(app);
+    imgbus::cli::register_load(app);
+    imgbus::cli::register_bench(app);
 
     CLI11_PARSE(app, argc, argv);
     return 0;

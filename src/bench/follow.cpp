@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+#include "follow.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "imgbus/log.hpp"
+
+namespace imgbus::bench {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Applies one job JSON to the outcome; returns true when it is this job's final status.
+bool apply_job_json(const std::string& text, const std::string& job_id, FollowOutcome& outcome) {
+    const auto job = json::parse(text, nullptr, false);
+    if (!job.is_object() || job.value("id", "") != job_id) {
+        return false;
+    }
+    outcome.status = job.value("status", "");
+    if (!is_final_status(outcome.status)) {
+        return false;
+    }
+    outcome.finished_at = Clock::now();
+    outcome.error = job.value("error", "");
+    outcome.timings = parse_timings(text);
+    return true;
+}
+
+// Returns true when the job reached a final status through the event stream.
+bool follow_events(const ServerUrl& url, const std::string& batch_id, const std::string& job_id,
+                   Deadline deadline, FollowOutcome& outcome) {
+    auto log = module_logger("bench");
+    EventStream stream(url);
+    if (auto opened = stream.open("/api/events?batch=" + batch_id, deadline); !opened) {
+        log->debug("job {}: no event stream ({}); polling instead", job_id, opened.error().message);
+        return false;
+    }
+    outcome.followed_by = "events";
+    while (true) {
+        auto event = stream.next(deadline);
+        if (!event) {
+            log->debug("job {}: {}; polling instead", job_id, event.error().message);
+            return false;
+        }
+        if (event->event == "job" && apply_job_json(event->data, job_id, outcome)) {
+            return true;
+        }
+    }
+}
+
+void follow_by_polling(HttpClient& client, const std::string& job_id, Deadline deadline,
+                       FollowOutcome& outcome) {
+    if (Clock::now() < deadline) {
+        outcome.followed_by = "polling";
+    }
+    auto interval = std::chrono::milliseconds(20);
+    while (Clock::now() < deadline) {
+        auto response = client.get("/api/jobs/" + job_id, deadline);
+        if (!response) {
+            outcome.problem = response.error().message;
+        } else if (response->status != 200) {
+            outcome.problem = "GET /api/jobs/" + job_id + " answered " +
+                              std::to_string(response->status) + ": " +
+                              response->body.substr(0, 200);
+        } else if (apply_job_json(response->body, job_id, outcome)) {
+            outcome.problem.clear();
+            return;
+        }
+        std::this_thread::sleep_until(
+            std::min<Clock::time_point>(deadline, Clock::now() + interval));
+        interval = std::min(interval * 2, std::chrono::milliseconds(250));
+    }
+    if (outcome.problem.empty()) {
+        outcome.problem = "the job was still " + outcome.status + " at the timeout";
+    }
+}
+
+}  // namespace
+
+bool is_final_status(const std::string& status) { return status == "done" || status == "failed"; }
+
+std::optional<ServerTimings> parse_timings(const std::string& job_json) {
+    const auto job = json::parse(job_json, nullptr, false);
+    if (!job.is_object() || !job.contains("timings") || !job["timings"].is_object()) {
+        return std::nullopt;
+    }
+    const auto& timings = job["timings"];
+    auto number = [&timings](const char* name) {
+        const auto found = timings.find(name);
+        return found != timings.end() && found->is_number() ? found->get<double>() : 0.0;
+    };
+    return ServerTimings{number("queue_wait_ms"), number("kernel_ms"), number("process_ms"),
+                         number("total_ms")};
+}
+
+FollowOutcome follow_job(HttpClient& client, const std::string& batch_id, const std::string& job_id,
+                         Deadline deadline, bool use_events) {
+    FollowOutcome outcome;
+    outcome.status = "queued";
+    if (use_events && follow_events(client.url(), batch_id, job_id, deadline, outcome)) {
+        return outcome;
+    }
+    follow_by_polling(client, job_id, deadline, outcome);
+    return outcome;
+}
+
+}  // namespace imgbus::bench

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace imgbus::bench {
+
+// Seconds to wait from a Retry-After header: delta-seconds ("2") or an HTTP-date ("Sun, 06 Nov
+// 1994 08:49:37 GMT") measured from `now`. A date in the past gives 0. Returns nothing when the
+// value is neither.
+std::optional<double> parse_retry_after(std::string_view value,
+                                        std::chrono::system_clock::time_point now);
+
+// Exponential back-off between upload attempts.
+struct BackoffPolicy {
+    double initial_seconds = 0.5;
+    double max_seconds = 10;  // also the cap on a server's Retry-After
+};
+
+// Seconds to wait before attempt `retry` (1 for the first retry): the exponential delay
+// initial * 2^(retry-1), raised to Retry-After when the server sent a longer one, capped at
+// max_seconds, then stretched by `jitter` (0 to 0.25 of itself) so that clients that were
+// rejected together do not return together. Never shorter than the server's Retry-After unless
+// that exceeds the cap.
+double backoff_seconds(const BackoffPolicy& policy, int retry, std::optional<double> retry_after,
+                       double jitter);
+
+// Whether an upload answered with this status is worth another attempt.
+bool is_retryable_status(int status);
+
+}  // namespace imgbus::bench
