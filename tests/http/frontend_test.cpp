@@ -88,6 +88,11 @@ std::string data(const std::string& name) { return std::string(IMGBUS_TEST_DATA_
 
 TEST_CASE("frontend processes an upload to a gray result", "[http][frontend]") {
     System system;
+    // An event stream open during the upload, closed by curl after 4 s.
+    auto events_path = system.dir / "events.txt";
+    run("curl -s -N --max-time 4 '" + system.base + "/api/events' > " + events_path.string() +
+        " &");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     auto [status, body] =
         system.curl("-F image=@" + data("test.jpg") + " -F threads=1,2", "/api/jobs");
     REQUIRE(status == 202);
