@@ -309,7 +309,8 @@ TEST_CASE("declare compares options of an existing queue", "[broker]") {
     auto clash = broker->declare_queue("jobs", other);
     REQUIRE_FALSE(clash.ok());
     CHECK(clash.error().code == Errc::queue_exists_with_other_options);
-    CHECK_THAT(clash.error().message, Catch::Contains("max_length_messages = 10000"));
+    CHECK_THAT(clash.error().message,
+               Catch::Contains("x-max-length (max_length_messages) = 10000 (requested 5)"));
 
     QueueOptions dropping;
     dropping.overflow = Overflow::drop_head;
