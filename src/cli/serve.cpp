@@ -156,17 +156,37 @@ http::FrontendOptions frontend_options(const ServeOptions& options, const Endpoi
 
 // Declares the job and event queues. The event queue is larger because losing an event leaves a
 // job shown as processing forever, while a full job queue only delays uploads.
+// The job queue is durable, so that an accepted upload survives a crash; a journaled queue
+// keeps the limit it was declared with until it is deleted. Events are transient: the job
+// records in the store are the frontend's source of truth after a restart.
 void declare_queues(broker::Broker& broker, const ServeOptions& options) {
     broker::QueueOptions jobs;
     jobs.max_length_messages = options.queue_max_length;
+    jobs.durable = true;
     if (auto declared = broker.declare_queue(std::string(worker::kJobQueue), jobs); !declared) {
-        fail("cannot declare the job queue: " + declared.error().message);
+        if (declared.error().code != broker::Errc::queue_exists_with_other_options) {
+            fail("cannot declare the job queue: " + declared.error().message);
+        }
+        module_logger("cli")->warn("keeping the journaled job queue: {}", declared.error().message);
     }
     broker::QueueOptions events;
     events.max_length_messages = std::max<std::size_t>(options.queue_max_length * 4, 100'000);
+    events.durable = false;
     if (auto declared = broker.declare_queue(std::string(worker::kEventQueue), events); !declared) {
         fail("cannot declare the event queue: " + declared.error().message);
     }
+}
+
+// The embedded broker with its journal under <data-dir>/broker, replayed before anything runs.
+std::unique_ptr<broker::Broker> open_broker(const ServeOptions& options) {
+    broker::BrokerOptions broker_options;
+    broker_options.data_dir = std::filesystem::path(options.data_dir) / "broker";
+    broker_options.fsync = options.fsync;
+    auto opened = broker::open_embedded_broker(broker_options);
+    if (!opened) {
+        fail("cannot open the broker journal: " + opened.error().message);
+    }
+    return std::move(*opened);
 }
 
 std::unique_ptr<store::ObjectStore> open_store(const ServeOptions& options) {
@@ -229,7 +249,7 @@ void run_serve(const ServeOptions& options) {
     auto store = open_store(options);
     metrics::Metrics metrics;
     attach_log_error_counter(metrics.log_errors_total());
-    auto broker = broker::make_embedded_broker();
+    auto broker = open_broker(options);
     declare_queues(*broker, options);
 
     worker::WorkerPool pool(*broker, *store, metrics, worker_options(options));
