@@ -10,11 +10,14 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "credentials.hpp"
 #include "endpoint.hpp"
 #include "imgbus/broker/broker.hpp"
 #include "imgbus/http/frontend.hpp"
 #include "imgbus/log.hpp"
 #include "imgbus/metrics/metrics.hpp"
+#include "imgbus/s3/client.hpp"
+#include "imgbus/s3/server.hpp"
 #include "imgbus/store/filesystem_store.hpp"
 #include "imgbus/worker/worker_pool.hpp"
 #include "logging.hpp"
@@ -37,6 +40,10 @@ struct ServeOptions {
     int retry_after_seconds = 2;
     bool fsync = true;
     std::string log_level = "info";
+    std::string s3_address = "127.0.0.1:9000";
+    std::string access_key;
+    std::string secret_key;
+    std::string store_url;
 };
 
 void add_serve_flags(CLI::App& command, ServeOptions& options) {
@@ -112,6 +119,24 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
                     "visible (true|false)")
         ->envname("IMGBUS_FSYNC")
         ->capture_default_str();
+    command
+        .add_option("--s3", options.s3_address,
+                    "HOST:PORT of the S3-compatible API; port 0 picks a free port")
+        ->envname("IMGBUS_S3")
+        ->capture_default_str();
+    command
+        .add_option("--access-key", options.access_key,
+                    "S3 access key; without it and --secret-key a generated pair is kept in "
+                    "<data-dir>/credentials.json")
+        ->envname("IMGBUS_ACCESS_KEY");
+    command.add_option("--secret-key", options.secret_key, "S3 secret key")
+        ->envname("IMGBUS_SECRET_KEY");
+    command
+        .add_option("--store", options.store_url,
+                    "external S3 store to use instead of the embedded one, as "
+                    "http://HOST:PORT (path-style) or s3://HOST:PORT; credentials from "
+                    "--access-key/--secret-key")
+        ->envname("IMGBUS_STORE");
     command.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
         ->envname("IMGBUS_LOG_LEVEL")
         ->check(CLI::IsMember(kLogLevels))
@@ -189,8 +214,17 @@ std::unique_ptr<broker::Broker> open_broker(const ServeOptions& options) {
     return std::move(*opened);
 }
 
-std::unique_ptr<store::ObjectStore> open_store(const ServeOptions& options) {
+std::unique_ptr<store::ObjectStore> open_store(const ServeOptions& options,
+                                               const s3::Credentials& credentials) {
     namespace fs = std::filesystem;
+    if (!options.store_url.empty()) {
+        auto remote = s3::open_s3_store(options.store_url, credentials);
+        if (!remote) {
+            fail(remote.error().message);
+        }
+        module_logger("cli")->info("using the external S3 store at {}", options.store_url);
+        return std::move(*remote);
+    }
     const fs::path root = fs::path(options.data_dir) / "store";
     std::error_code error;
     fs::create_directories(root, error);
@@ -210,9 +244,42 @@ std::unique_ptr<store::ObjectStore> open_store(const ServeOptions& options) {
     }
 }
 
+ResolvedCredentials resolve_s3_credentials(const ServeOptions& options) {
+    std::error_code error;
+    std::filesystem::create_directories(options.data_dir, error);
+    auto resolved = resolve_credentials(options.access_key, options.secret_key, options.data_dir);
+    if (!resolved) {
+        fail(resolved.error().message);
+    }
+    return std::move(*resolved);
+}
+
+// Says where the credentials are, never what the secret is.
+void log_credentials(const ResolvedCredentials& resolved) {
+    auto log = module_logger("cli");
+    if (resolved.file.empty()) {
+        log->info("s3 access key {} (from --access-key or IMGBUS_ACCESS_KEY)",
+                  resolved.credentials.access_key);
+        return;
+    }
+    log->info("s3 access key {}; the key pair is in {}{}", resolved.credentials.access_key,
+              std::filesystem::absolute(resolved.file).string(),
+              resolved.generated ? " (generated on this first start, mode 0600)" : "");
+}
+
+s3::ServerOptions s3_options(const ServeOptions& options, const Endpoint& endpoint,
+                             const s3::Credentials& credentials) {
+    s3::ServerOptions result;
+    result.host = endpoint.host;
+    result.port = endpoint.port;
+    result.credentials = credentials;
+    result.multipart_dir = std::filesystem::path(options.data_dir) / "s3-multipart";
+    return result;
+}
+
 // Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and close sessions,
 // let the workers finish their current jobs, stop the I/O threads.
-void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend,
+void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3::Server& s3_server,
                       worker::WorkerPool& pool, int io_threads) {
     auto log = module_logger("cli");
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -221,8 +288,9 @@ void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend,
             return;
         }
         log->info("received signal {}; shutting down", signal_number);
-        log->info("shutdown 1/3: closing HTTP listener and sessions");
+        log->info("shutdown 1/3: closing HTTP and S3 listeners and sessions");
         frontend.stop();
+        s3_server.stop();
         log->info("shutdown 2/3: stopping workers after their current jobs");
         pool.stop();
         log->info("shutdown 3/3: stopping I/O threads");
@@ -246,7 +314,12 @@ void run_serve(const ServeOptions& options) {
         fail(endpoint.error().message);
     }
 
-    auto store = open_store(options);
+    auto s3_endpoint = parse_endpoint(options.s3_address);
+    if (!s3_endpoint) {
+        fail(s3_endpoint.error().message);
+    }
+    auto credentials = resolve_s3_credentials(options);
+    auto store = open_store(options, credentials.credentials);
     metrics::Metrics metrics;
     attach_log_error_counter(metrics.log_errors_total());
     auto broker = open_broker(options);
@@ -270,12 +343,23 @@ void run_serve(const ServeOptions& options) {
         pool.stop();
         fail(bound.error().message);
     }
+    s3::Server s3_server(io, *store, &metrics,
+                         s3_options(options, *s3_endpoint, credentials.credentials));
+    auto s3_bound = s3_server.start();
+    if (!s3_bound) {
+        frontend.stop();
+        pool.stop();
+        fail(s3_bound.error().message);
+    }
     log->info("imgbus serve: data in {}, {} workers, prefetch {}, job queue limit {}",
               std::filesystem::absolute(options.data_dir).string(), options.workers,
               options.prefetch, options.queue_max_length);
     log->info("http listening on http://{}",
               format_endpoint(bound->address().to_string(), bound->port()));
-    run_until_signal(io, frontend, pool, options.io_threads);
+    log->info("s3 listening on http://{}",
+              format_endpoint(s3_bound->address().to_string(), s3_bound->port()));
+    log_credentials(credentials);
+    run_until_signal(io, frontend, s3_server, pool, options.io_threads);
     spdlog::shutdown();
 }
 
