@@ -95,7 +95,9 @@ class Server:
         self.log_path = os.path.join(workdir, 'server.log')
         self.process = None
         self.command = [binary, 'serve', '--http', f'127.0.0.1:{self.port}',
-                        '--data-dir', os.path.join(workdir, 'data'), '--workers', '2']
+                        '--data-dir', os.path.join(workdir, 'data'), '--workers', '2',
+                        # A free port for the S3 API, so parallel tests do not collide on 9000.
+                        '--s3', '127.0.0.1:0']
 
     def start(self):
         step('starting ' + ' '.join(self.command))
