@@ -95,9 +95,14 @@ class Server:
         self.log_path = os.path.join(workdir, 'server.log')
         self.process = None
         self.command = [binary, 'serve', '--http', f'127.0.0.1:{self.port}',
-                        '--data-dir', os.path.join(workdir, 'data'), '--workers', '2',
-                        # A free port for the S3 API, so parallel tests do not collide on 9000.
-                        '--s3', '127.0.0.1:0']
+                        '--data-dir', os.path.join(workdir, 'data'), '--workers', '2']
+        # The S3 and AMQP listeners default to fixed ports (9000, 5672), so tests running at
+        # once would collide there. Port 0 lets the server pick free ones.
+        usage = subprocess.run([binary, 'serve', '--help'], capture_output=True, text=True,
+                               timeout=10).stdout
+        for listener in ('--s3', '--amqp'):
+            if listener in usage:
+                self.command += [listener, '127.0.0.1:0']
 
     def start(self):
         step('starting ' + ' '.join(self.command))
@@ -344,6 +349,11 @@ def main():
     if not data_dir or not (existing_url or binary):
         print('set IMGBUS_BIN (the imgbus binary) and IMGBUS_TEST_DATA (the tests/data folder)')
         return 2
+
+    for name in ('test.jpg', os.path.join('hostile', 'not-an-image.jpg')):
+        if not os.path.isfile(os.path.join(data_dir, name)):
+            print(f'{name} not found in IMGBUS_TEST_DATA={data_dir}; point it at the tests/data folder')
+            return 2
 
     workdir = tempfile.mkdtemp(prefix='imgbus-web-ui-')
     server = None
