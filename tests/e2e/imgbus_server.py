@@ -5,6 +5,7 @@ Uses only Debian's python3 standard library and the curl command line client.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -44,6 +45,8 @@ class Server:
         self.process = None
         self.jobs_accepted = 0  # jobs in 202 answers to upload()
         self.log_path = os.path.join(self.data_dir, f"serve-{time.time_ns()}.log")
+        self.s3_port = None
+        self.access_key = self.secret_key = None  # read from credentials.json after start
 
     @property
     def url(self):
@@ -53,6 +56,8 @@ class Server:
         self.port = free_port()
         args = [IMGBUS_BIN, "serve", "--http", f"127.0.0.1:{self.port}",
                 "--data-dir", self.data_dir, *self.extra_args]
+        if not any(arg == "--s3" or arg.startswith("--s3=") for arg in self.extra_args):
+            args += ["--s3", "127.0.0.1:0"]  # never the fixed default, which tests would share
         self.log_file = open(self.log_path, "w")
         self.process = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -62,12 +67,29 @@ class Server:
                                      + self.log())
             try:
                 status, _, _ = self.get("/healthz")
-                if status == 200:
+                if status == 200 and self._read_s3_endpoint():
                     return self
             except OSError:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"imgbus serve did not answer /healthz in {timeout} s:\n" + self.log())
+
+    def _read_s3_endpoint(self):
+        """Finds the S3 port in the log and the credentials in the data directory."""
+        match = re.search(r"s3 listening on http://127\.0\.0\.1:(\d+)", self.log())
+        if not match:
+            return False
+        self.s3_port = int(match.group(1))
+        credentials = os.path.join(self.data_dir, "credentials.json")
+        if os.path.exists(credentials):
+            with open(credentials) as file:
+                pair = json.load(file)
+            self.access_key, self.secret_key = pair["access_key"], pair["secret_key"]
+        return True
+
+    @property
+    def s3_url(self):
+        return f"http://127.0.0.1:{self.s3_port}"
 
     def log(self):
         self.log_file.flush()
