@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The Broker base class's answers for the AMQP operations: not_supported, naming the operation,
-// so that a Broker implementation without them still compiles and fails clearly.
+// Default implementations of the Broker's AMQP operations. Each fails with not_supported naming
+// the operation, so that a Broker implementation without them still compiles.
 #include "imgbus/broker/broker.hpp"
 
 namespace imgbus::broker {

@@ -88,22 +88,15 @@ Result<void> EmbeddedBroker::delete_queue(const std::string& queue) {
 
 // Publishes through the default exchange and, for a journaled message, waits for its fsync.
 Result<void> EmbeddedBroker::publish(const std::string& queue, Message message) {
-    {
-        std::lock_guard lock(mutex_);
-        if (auto found = require_queue(queue); !found) return found.error();
-    }
-    std::promise<bool> safe;
-    auto confirmed = safe.get_future();
-    PublishOptions options;
-    options.on_confirm = [&safe](bool ack) { safe.set_value(ack); };
-    auto outcome = basic_publish("", queue, std::move(message), options);
-    const bool ack = confirmed.get();
-    if (!outcome) return outcome.error();
-    if (outcome->unroutable()) {
+    Effects effects;
+    auto routed = publish_message("", queue, std::move(message), effects);
+    run(effects);
+    if (!routed) return routed.error();
+    if (routed->outcome.unroutable()) {
         return make_error(Errc::queue_not_found,
                           "queue '" + queue + "' not found; declare it before using it");
     }
-    if (outcome->rejected_queues > 0) {
+    if (routed->outcome.rejected_queues > 0) {
         std::lock_guard lock(mutex_);
         const Queue* target = find_queue(queue);
         return make_error(
@@ -113,7 +106,14 @@ Result<void> EmbeddedBroker::publish(const std::string& queue, Message message) 
                 " ready messages (max_length_messages) or of its bytes (max_length_bytes); retry "
                 "later or add consumers");
     }
-    if (!ack) {
+    bool safe = !routed->journal_failed;
+    if (safe && routed->journaled) {
+        std::promise<bool> synced;
+        auto done = synced.get_future();
+        journal_->after_sync([&synced](bool ok) { synced.set_value(ok); });
+        safe = done.get();
+    }
+    if (!safe) {
         return make_error(Errc::journal_failed,
                           "the message to queue '" + queue +
                               "' could not be written to the broker journal in " +
@@ -213,8 +213,8 @@ Result<void> EmbeddedBroker::cancel(const std::string& consumer_tag) {
     return {};
 }
 
-// Unregisters a consumer, requeues what it holds and deletes an auto-delete queue it leaves
-// without consumers.
+// Unregisters a consumer, requeues its unacked messages and deletes an auto-delete queue that
+// it leaves without consumers.
 void EmbeddedBroker::remove_consumer(const ConsumerPtr& consumer, Effects& effects) {
     unlink_consumer(consumer);
     requeue_unacked_of(*consumer, effects);

@@ -115,6 +115,7 @@ class EmbeddedBroker final : public Broker {
         Clock::time_point expires_at = Clock::time_point::max();
         std::uint8_t level = 0;  // priority level
         std::size_t bytes() const { return stored->message.body.size(); }
+        bool expires() const { return expires_at != Clock::time_point::max(); }
     };
 
     struct PendingDelivery {
@@ -158,6 +159,7 @@ class EmbeddedBroker final : public Broker {
         std::vector<std::deque<QueuedMessage>> levels;
         std::size_t ready_count = 0;
         std::size_t ready_bytes = 0;
+        std::size_t ready_expiring = 0;  // ready messages with a deadline: 0 skips the TTL check
         std::vector<ConsumerPtr> consumers;
         std::size_t next_consumer = 0;  // round-robin cursor into consumers
         std::size_t unacked = 0;
@@ -186,7 +188,7 @@ class EmbeddedBroker final : public Broker {
         bool predeclared = false;
     };
 
-    // What a method does after releasing mutex_.
+    // Work that a method runs after releasing mutex_.
     struct Effects {
         std::vector<ConsumerPtr> drains;
         std::vector<std::function<void()>> calls;
@@ -235,6 +237,8 @@ class EmbeddedBroker final : public Broker {
         bool journaled = false;       // a confirm must wait for the journal's fsync
         bool journal_failed = false;  // a confirm must be negative
     };
+    Result<Routed> publish_message(const std::string& exchange, const std::string& routing_key,
+                                   Message message, Effects& effects);
     Routed deliver_routed(const std::vector<std::string>& queues, const MessagePtr& stored,
                           std::optional<std::chrono::milliseconds> message_ttl, Effects& effects);
 
@@ -257,6 +261,9 @@ class EmbeddedBroker final : public Broker {
     Result<void> apply_record(RecordType type, std::string_view payload, std::uint32_t bytes);
     void finish_replay();
     void compact();
+    std::string snapshot_topology();
+    void snapshot_messages(std::string& records,
+                           std::vector<std::pair<std::uint64_t, std::uint32_t>>& live);
     void predeclare_exchanges();
 
     const BrokerOptions options_;

@@ -41,6 +41,14 @@ std::int64_t to_unix_ms(SystemClock::time_point at) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
 
+// A steady-clock deadline as Unix milliseconds, for the journal; 0 for none.
+std::int64_t expiry_unix_ms(std::chrono::steady_clock::time_point deadline) {
+    if (deadline == std::chrono::steady_clock::time_point::max()) return 0;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return to_unix_ms(SystemClock::now()) + left.count();
+}
+
 void put_message(PayloadWriter& out, const Message& m) {
     out.str(m.body);
     out.str(m.content_type);
@@ -190,13 +198,7 @@ std::string publish_payload(std::uint64_t id, const std::string& queue, bool red
 bool EmbeddedBroker::journal_publish(const std::string& queue, QueuedMessage& message) {
     if (journal_broken_) return false;
     const std::uint64_t id = ++last_journal_id_;
-    std::int64_t expires_ms = 0;
-    if (message.expires_at != Clock::time_point::max()) {
-        expires_ms =
-            to_unix_ms(SystemClock::now()) +
-            std::chrono::duration_cast<std::chrono::milliseconds>(message.expires_at - Clock::now())
-                .count();
-    }
+    const std::int64_t expires_ms = expiry_unix_ms(message.expires_at);
     const StoredMessage& stored = *message.stored;
     auto payload = publish_payload(id, queue, message.redelivered, expires_ms, stored.exchange,
                                    stored.routing_key, stored.message);
@@ -341,6 +343,7 @@ void EmbeddedBroker::finish_replay() {
             std::min(message.stored->message.priority.value_or(0), queue->options.max_priority);
         message_bytes_ += message.bytes();
         queue->ready_bytes += message.bytes();
+        queue->ready_expiring += message.expires() ? 1 : 0;
         ++queue->ready_count;
         queue->levels[message.level].push_back(std::move(message));
     }
@@ -354,32 +357,24 @@ void EmbeddedBroker::finish_replay() {
 void EmbeddedBroker::compact() {
     std::lock_guard lock(mutex_);
     if (journal_broken_ || !journal_->compaction_due()) return;
-    std::string records;
+    std::string records = snapshot_topology();
     std::vector<std::pair<std::uint64_t, std::uint32_t>> live;
+    snapshot_messages(records, live);
+    if (!journal_->rewrite(records, live)) journal_broken_ = true;
+}
+
+std::string EmbeddedBroker::snapshot_topology() {
+    std::string records;
     for (const auto& [name, exchange] : exchanges_) {
         if (!exchange.predeclared && exchange.options.durable) {
             frame_record(records, RecordType::exchange_declare,
                          exchange_payload(name, exchange.options));
         }
     }
-    auto add_message = [&](const std::string& queue, const QueuedMessage& m, bool redelivered) {
-        if (m.journal_id == 0) return;
-        std::int64_t expires_ms = 0;
-        if (m.expires_at != Clock::time_point::max()) {
-            expires_ms =
-                to_unix_ms(SystemClock::now()) +
-                std::chrono::duration_cast<std::chrono::milliseconds>(m.expires_at - Clock::now())
-                    .count();
-        }
-        const auto before = records.size();
-        frame_record(records, RecordType::publish,
-                     publish_payload(m.journal_id, queue, redelivered, expires_ms,
-                                     m.stored->exchange, m.stored->routing_key, m.stored->message));
-        live.emplace_back(m.journal_id, static_cast<std::uint32_t>(records.size() - before));
-    };
     for (const auto& [name, queue] : queues_) {
-        if (!journaled(queue)) continue;
-        frame_record(records, RecordType::queue_declare, queue_payload(name, queue.options));
+        if (journaled(queue)) {
+            frame_record(records, RecordType::queue_declare, queue_payload(name, queue.options));
+        }
     }
     for (const auto& [name, exchange] : exchanges_) {
         if (!exchange.options.durable) continue;
@@ -391,6 +386,13 @@ void EmbeddedBroker::compact() {
             }
         }
     }
+    return records;
+}
+
+// Appends a publish record per journaled message, in publish order so that a replay rebuilds
+// each queue in the order it had, and lists each record's id and size in `live`.
+void EmbeddedBroker::snapshot_messages(std::string& records,
+                                       std::vector<std::pair<std::uint64_t, std::uint32_t>>& live) {
     struct LiveMessage {
         const std::string* queue;
         const QueuedMessage* message;
@@ -406,14 +408,20 @@ void EmbeddedBroker::compact() {
     for (const auto& [tag, entry] : unacked_) {
         messages.push_back({&entry.queue, &entry.message, true});
     }
-    // Publish order, so that a replay rebuilds each queue in the order it had.
     std::sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) {
         return a.message->journal_id < b.message->journal_id;
     });
-    for (const LiveMessage& m : messages) {
-        add_message(*m.queue, *m.message, m.message->redelivered || m.unacked);
+
+    for (const LiveMessage& entry : messages) {
+        const QueuedMessage& m = *entry.message;
+        if (m.journal_id == 0) continue;
+        const auto before = records.size();
+        frame_record(records, RecordType::publish,
+                     publish_payload(m.journal_id, *entry.queue, m.redelivered || entry.unacked,
+                                     expiry_unix_ms(m.expires_at), m.stored->exchange,
+                                     m.stored->routing_key, m.stored->message));
+        live.emplace_back(m.journal_id, static_cast<std::uint32_t>(records.size() - before));
     }
-    if (!journal_->rewrite(records, live)) journal_broken_ = true;
 }
 
 }  // namespace imgbus::broker

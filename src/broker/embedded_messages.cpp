@@ -94,43 +94,50 @@ Result<PublishOutcome> EmbeddedBroker::basic_publish(const std::string& exchange
                                                      const std::string& routing_key,
                                                      Message message,
                                                      const PublishOptions& options) {
-    auto refuse = [&options](Error error) -> Result<PublishOutcome> {
-        if (options.on_confirm) options.on_confirm(false);
-        return error;
-    };
-    auto message_ttl = parse_expiration(message.expiration);
-    if (!message_ttl) return refuse(message_ttl.error());
-    message.published_at = std::chrono::system_clock::now();
-
     Effects effects;
-    Routed routed;
-    {
-        std::lock_guard lock(mutex_);
-        Exchange* target = find_exchange(exchange);
-        if (target == nullptr) {
-            return refuse(make_error(Errc::exchange_not_found,
-                                     "no exchange '" + exchange + "'; declare it first"));
-        }
-        if (target->options.internal) {
-            return refuse(make_error(Errc::access_refused,
-                                     "cannot publish to internal exchange '" + exchange + "'"));
-        }
-        auto queues = route(*target, exchange, routing_key, message);
-        auto stored = std::make_shared<const StoredMessage>(
-            StoredMessage{std::move(message), exchange, routing_key});
-        routed = deliver_routed(queues, stored, *message_ttl, effects);
-        update_blocked(effects);
-        if (options.on_confirm) {
-            const bool ack = routed.outcome.rejected_queues == 0 && !routed.journal_failed;
-            if (routed.journaled && ack) {
-                journal_->after_sync(options.on_confirm);
-            } else {
-                effects.calls.push_back([confirm = options.on_confirm, ack] { confirm(ack); });
-            }
+    auto routed = publish_message(exchange, routing_key, std::move(message), effects);
+    run(effects);
+    if (!routed) {
+        if (options.on_confirm) options.on_confirm(false);
+        return routed.error();
+    }
+    if (options.on_confirm) {
+        const bool ack = routed->outcome.rejected_queues == 0 && !routed->journal_failed;
+        if (routed->journaled && ack) {
+            // The publish record was written before this call, so the next fsync covers it.
+            journal_->after_sync(options.on_confirm);
+        } else {
+            options.on_confirm(ack);
         }
     }
-    run(effects);
-    return routed.outcome;
+    return routed->outcome;
+}
+
+// Routes one message and stores it in every matching queue. Confirms are the caller's.
+Result<EmbeddedBroker::Routed> EmbeddedBroker::publish_message(const std::string& exchange,
+                                                               const std::string& routing_key,
+                                                               Message message, Effects& effects) {
+    auto message_ttl = parse_expiration(message.expiration);
+    if (!message_ttl) return message_ttl.error();
+    message.published_at = std::chrono::system_clock::now();
+
+    std::lock_guard lock(mutex_);
+    Exchange* target = find_exchange(exchange);
+    if (target == nullptr) {
+        return make_error(Errc::exchange_not_found,
+                          "no exchange '" + exchange + "'; declare it first");
+    }
+    if (target->options.internal) {
+        return make_error(Errc::access_refused,
+                          "cannot publish to internal exchange '" + exchange + "'");
+    }
+    auto queues = route(*target, exchange, routing_key, message);
+    if (queues.empty()) return Routed{};
+    auto stored = std::make_shared<const StoredMessage>(
+        StoredMessage{std::move(message), exchange, routing_key});
+    Routed routed = deliver_routed(queues, stored, *message_ttl, effects);
+    update_blocked(effects);
+    return routed;
 }
 
 std::vector<std::string> EmbeddedBroker::route(const Exchange& exchange,
@@ -142,6 +149,8 @@ std::vector<std::string> EmbeddedBroker::route(const Exchange& exchange,
         if (queues_.contains(routing_key)) queues.push_back(routing_key);
         return queues;
     }
+    std::optional<TopicMatcher> topic;
+    if (exchange.options.type == ExchangeType::topic) topic.emplace(routing_key);
     for (const Binding& binding : exchange.bindings) {
         bool match = false;
         switch (exchange.options.type) {
@@ -152,7 +161,7 @@ std::vector<std::string> EmbeddedBroker::route(const Exchange& exchange,
                 match = binding.routing_key == routing_key;
                 break;
             case ExchangeType::topic:
-                match = topic_matches(binding.routing_key, routing_key);
+                match = topic->matches(binding.routing_key);
                 break;
             case ExchangeType::headers:
                 match = headers_match(binding.arguments, message.headers);
@@ -169,7 +178,7 @@ EmbeddedBroker::Routed EmbeddedBroker::deliver_routed(
     const std::vector<std::string>& queues, const MessagePtr& stored,
     std::optional<std::chrono::milliseconds> message_ttl, Effects& effects) {
     Routed routed;
-    const auto now = Clock::now();
+    std::optional<Clock::time_point> now;
     for (const std::string& name : queues) {
         Queue* queue = find_queue(name);
         if (queue == nullptr) continue;
@@ -178,7 +187,10 @@ EmbeddedBroker::Routed EmbeddedBroker::deliver_routed(
         if (queue->options.message_ttl && (!ttl || *queue->options.message_ttl < *ttl)) {
             ttl = queue->options.message_ttl;
         }
-        if (ttl) entry.expires_at = now + *ttl;
+        if (ttl) {
+            if (!now) now = Clock::now();
+            entry.expires_at = *now + *ttl;
+        }
         switch (enqueue(name, *queue, std::move(entry), effects)) {
             case Enqueued::rejected:
                 ++routed.outcome.rejected_queues;
@@ -228,6 +240,7 @@ EmbeddedBroker::Enqueued EmbeddedBroker::enqueue(const std::string& name, Queue&
     if (journaled(queue) && message.stored->message.persistent) {
         result = journal_publish(name, message) ? Enqueued::journaled : Enqueued::journal_failed;
     }
+    queue.ready_expiring += message.expires() ? 1 : 0;
     queue.levels[message.level].push_back(std::move(message));
     ++queue.ready_count;
     queue.ready_bytes += bytes;
@@ -236,6 +249,7 @@ EmbeddedBroker::Enqueued EmbeddedBroker::enqueue(const std::string& name, Queue&
 
 void EmbeddedBroker::push_front(Queue& queue, QueuedMessage message) {
     queue.ready_bytes += message.bytes();
+    queue.ready_expiring += message.expires() ? 1 : 0;
     ++queue.ready_count;
     queue.levels[message.level].push_front(std::move(message));
 }
@@ -248,28 +262,28 @@ EmbeddedBroker::QueuedMessage* EmbeddedBroker::head(Queue& queue) {
 }
 
 EmbeddedBroker::QueuedMessage EmbeddedBroker::pop_head(Queue& queue) {
-    for (auto level = queue.levels.rbegin(); level != queue.levels.rend(); ++level) {
-        if (level->empty()) continue;
-        QueuedMessage next = std::move(level->front());
-        level->pop_front();
-        --queue.ready_count;
-        queue.ready_bytes -= next.bytes();
-        return next;
-    }
-    assert(false && "pop_head on an empty queue");
-    return {};
+    assert(queue.ready_count > 0);
+    auto level = std::find_if(queue.levels.rbegin(), queue.levels.rend(),
+                              [](const auto& candidate) { return !candidate.empty(); });
+    QueuedMessage next = std::move(level->front());
+    level->pop_front();
+    --queue.ready_count;
+    queue.ready_bytes -= next.bytes();
+    queue.ready_expiring -= next.expires() ? 1 : 0;
+    return next;
 }
 
 // Dead-letters the expired messages at the head of each priority level (RabbitMQ also expires
 // only at the head, so a message behind a longer-lived one waits for it).
 void EmbeddedBroker::expire_heads(Queue& queue, Effects& effects) {
-    if (queue.ready_count == 0) return;
+    if (queue.ready_expiring == 0) return;
     const auto now = Clock::now();
     for (auto& level : queue.levels) {
         while (!level.empty() && level.front().expires_at <= now) {
             QueuedMessage expired = std::move(level.front());
             level.pop_front();
             --queue.ready_count;
+            --queue.ready_expiring;
             queue.ready_bytes -= expired.bytes();
             ++queue.counters.expired_total;
             dead_letter(queue, std::move(expired), "expired", effects);

@@ -274,8 +274,8 @@ Result<void> EmbeddedBroker::close_session(SessionId id) {
         if (!session) return session.error();
         SessionPtr closing = *session;
         sessions_.erase(id);
-        // Stop the consumers first, so that nothing requeued here goes back to them; then
-        // requeue newest first, so that the oldest message ends up at the head.
+        // The consumers stop first, so that nothing requeued here goes back to them. Requeueing
+        // runs newest first, so that the oldest message ends up at the head.
         std::vector<ConsumerPtr> stopped;
         for (const std::string& tag : closing->consumer_tags) stopped.push_back(consumers_.at(tag));
         for (const ConsumerPtr& consumer : stopped) unlink_consumer(consumer);

@@ -65,8 +65,8 @@ class PayloadReader {
     bool failed_ = false;
 };
 
-// Frames one record: length of the payload (u32), CRC32 of the payload (u32), the type octet
-// and the payload; the length and CRC cover type and payload.
+// Appends one framed record to `out`: the length (u32), the CRC32 (u32), the type octet and the
+// payload. The length and the CRC cover the type octet and the payload.
 void frame_record(std::string& out, RecordType type, std::string_view payload);
 
 struct JournalOptions {
@@ -85,8 +85,8 @@ struct JournalStats {
 };
 
 // Append-only segment files "journal-<seq>.log" under one directory, each starting with an
-// 8-byte magic. append() writes each record to the file at once (a kill -9 cannot lose it);
-// a sync thread calls fdatasync at most sync_interval after the first unsynced record and then
+// 8-byte magic. append() writes each record to the file at once, so a kill -9 cannot lose it.
+// A sync thread calls fdatasync at most sync_interval after the first unsynced record and then
 // runs the callbacks registered with after_sync() (group commit). Compaction writes the live
 // state into a new segment under a temporary name, fsyncs it, renames it, fsyncs the directory
 // and only then deletes the older segments. Thread-safe.

@@ -26,27 +26,42 @@ std::vector<std::string_view> split_words(std::string_view key) {
 
 }  // namespace
 
+TopicMatcher::TopicMatcher(std::string_view routing_key)
+    : routing_key_(routing_key),
+      words_(split_words(routing_key)),
+      reachable_(words_.size() + 1),
+      next_(words_.size() + 1) {}
+
 // Dynamic programming over (binding words used, routing words used), so that many '#' cost
-// O(n*m) instead of backtracking. reachable[j]: the first i binding words can match the first j
+// O(n*m) instead of backtracking. reachable_[j]: the binding words so far can match the first j
 // routing words.
-bool topic_matches(std::string_view binding_key, std::string_view routing_key) {
-    const auto pattern = split_words(binding_key);
-    const auto words = split_words(routing_key);
-    std::vector<char> reachable(words.size() + 1, 0);
-    reachable[0] = 1;
-    for (std::string_view part : pattern) {
-        std::vector<char> next(words.size() + 1, 0);
-        for (std::size_t j = 0; j <= words.size(); ++j) {
+bool TopicMatcher::matches(std::string_view binding_key) {
+    if (binding_key.find_first_of("*#") == std::string_view::npos) {
+        return binding_key == routing_key_;
+    }
+    std::fill(reachable_.begin(), reachable_.end(), 0);
+    reachable_[0] = 1;
+    std::size_t start = 0;
+    while (start <= binding_key.size()) {
+        std::size_t dot = binding_key.find('.', start);
+        if (dot == std::string_view::npos) dot = binding_key.size();
+        const std::string_view part = binding_key.substr(start, dot - start);
+        for (std::size_t j = 0; j <= words_.size(); ++j) {
             if (part == "#") {
                 // Zero words from here, or one more word after a reachable prefix.
-                next[j] = reachable[j] || (j > 0 && next[j - 1]);
-            } else if (j > 0 && reachable[j - 1]) {
-                next[j] = part == "*" || part == words[j - 1];
+                next_[j] = reachable_[j] || (j > 0 && next_[j - 1]);
+            } else {
+                next_[j] = j > 0 && reachable_[j - 1] && (part == "*" || part == words_[j - 1]);
             }
         }
-        reachable = std::move(next);
+        std::swap(reachable_, next_);
+        start = dot + 1;
     }
-    return reachable[words.size()] != 0;
+    return reachable_[words_.size()] != 0;
+}
+
+bool topic_matches(std::string_view binding_key, std::string_view routing_key) {
+    return TopicMatcher(routing_key).matches(binding_key);
 }
 
 bool headers_match(const FieldTable& binding_arguments, const FieldTable& headers) {

@@ -53,6 +53,15 @@ std::filesystem::path last_segment(const std::filesystem::path& dir) {
     return last;
 }
 
+// "m<i>." followed by 100 dots. Appending in place avoids GCC 12's false -Wrestrict warning on
+// operator+ of a literal and a temporary string.
+std::string padded(int i) {
+    std::string text = "m";
+    text += std::to_string(i);
+    text.append(100, '.');
+    return text;
+}
+
 std::size_t segment_count(const std::filesystem::path& dir) {
     std::size_t count = 0;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -108,7 +117,7 @@ struct Report {
 
 }  // namespace
 
-TEST_CASE("kill -9 loses no confirmed message and brings back no acked one", "[broker]") {
+TEST_CASE("kill -9 keeps confirmed, drops acked", "[broker]") {
     TempDir dir;
     int pipe_fds[2];
     REQUIRE(::pipe(pipe_fds) == 0);
@@ -157,7 +166,7 @@ TEST_CASE("kill -9 loses no confirmed message and brings back no acked one", "[b
     CHECK(redelivered == unacked);
 }
 
-TEST_CASE("a torn or corrupt tail record is cut off, never misread", "[broker]") {
+TEST_CASE("torn tail record is truncated", "[broker]") {
     TempDir dir;
     {
         auto broker = open_at(dir.path());
@@ -190,7 +199,7 @@ TEST_CASE("a torn or corrupt tail record is cut off, never misread", "[broker]")
     CHECK(ready(*reopened, "jobs") >= 3);
 }
 
-TEST_CASE("compaction keeps the live messages and drops the dead segments", "[broker]") {
+TEST_CASE("compaction keeps live messages", "[broker]") {
     TempDir dir;
     BrokerOptions options;
     options.segment_bytes = 16 << 10;
@@ -201,9 +210,7 @@ TEST_CASE("compaction keeps the live messages and drops the dead segments", "[br
         declare_durable(*broker, "jobs");
         auto session = broker->open_session("test");
         for (int i = 0; i < 600; ++i) {
-            REQUIRE(
-                broker->publish("jobs", body("m" + std::to_string(i) + std::string(100, '.'), true))
-                    .ok());
+            REQUIRE(broker->publish("jobs", body(padded(i), true)).ok());
         }
         for (int i = 0; i < 590; ++i) {
             auto got = broker->basic_get(*session, "jobs", false);
@@ -223,7 +230,7 @@ TEST_CASE("compaction keeps the live messages and drops the dead segments", "[br
     CHECK(left.back().message.body.starts_with("m599."));
 }
 
-TEST_CASE("a persistent message is confirmed only after the journal's fsync", "[broker]") {
+TEST_CASE("confirm waits for the fsync", "[broker]") {
     TempDir dir;
     BrokerOptions options;
     options.sync_interval = 20ms;
@@ -249,7 +256,7 @@ TEST_CASE("a persistent message is confirmed only after the journal's fsync", "[
     CHECK(transient_confirmed);
 }
 
-TEST_CASE("durable topology and persistent messages survive a restart", "[broker]") {
+TEST_CASE("restart keeps durable topology", "[broker]") {
     TempDir dir;
     {
         auto broker = open_at(dir.path());
@@ -287,7 +294,7 @@ TEST_CASE("durable topology and persistent messages survive a restart", "[broker
     CHECK(broker->queue_declare("kept", redeclare).ok());
 }
 
-TEST_CASE("a corrupt segment that is not the last one is an error naming it", "[broker]") {
+TEST_CASE("corrupt middle segment fails open", "[broker]") {
     TempDir dir;
     {
         auto broker = open_at(dir.path());

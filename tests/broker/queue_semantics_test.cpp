@@ -50,7 +50,7 @@ std::optional<GetOk> get(Broker& broker, const std::string& queue) {
 
 }  // namespace
 
-TEST_CASE("queue x-message-ttl expires messages and dead-letters them as expired", "[broker]") {
+TEST_CASE("x-message-ttl dead-letters as expired", "[broker]") {
     auto broker = broker_with_dlx();
     REQUIRE(broker
                 ->queue_declare("short", with_args({{"x-message-ttl", std::int32_t{20}},
@@ -59,7 +59,7 @@ TEST_CASE("queue x-message-ttl expires messages and dead-letters them as expired
     REQUIRE(broker->basic_publish("", "short", body("old"), {})->routed_queues == 1);
     CHECK(ready(*broker, "short") == 1);
 
-    // The sweep expires it with nobody consuming.
+    // The sweep expires it while no consumer is attached.
     REQUIRE(wait_until([&] { return ready(*broker, "dead") == 1; }, 2s));
     CHECK(ready(*broker, "short") == 0);
     CHECK(broker->queue_stats("short")->expired_total == 1);
@@ -75,7 +75,7 @@ TEST_CASE("queue x-message-ttl expires messages and dead-letters them as expired
     CHECK(*dead->delivery.message.headers.find("x-first-death-reason") == FieldValue("expired"));
 }
 
-TEST_CASE("per-message expiration expires at the head; bad values are refused", "[broker]") {
+TEST_CASE("per-message expiration and bad values", "[broker]") {
     auto broker = broker_with_dlx();
     REQUIRE(broker->queue_declare("q", with_args({{"x-dead-letter-exchange", "dlx"}})).ok());
     Message brief = body("brief");
@@ -97,8 +97,7 @@ TEST_CASE("per-message expiration expires at the head; bad values are refused", 
     CHECK_THAT(refused.error().message, Catch::Contains("'soon'"));
 }
 
-TEST_CASE("reject without requeue dead-letters with reason rejected and a routing key",
-          "[broker]") {
+TEST_CASE("reject dead-letters with routing key", "[broker]") {
     auto broker = broker_with_dlx();
     REQUIRE(broker->exchange_declare("retry", {}).ok());
     REQUIRE(broker->queue_declare("parked", with_args({})).ok());
@@ -123,7 +122,7 @@ TEST_CASE("reject without requeue dead-letters with reason rejected and a routin
     CHECK(broker->queue_stats("work")->dead_lettered_total == 1);
 }
 
-TEST_CASE("x-max-length with drop-head dead-letters the oldest as maxlen", "[broker]") {
+TEST_CASE("drop-head dead-letters as maxlen", "[broker]") {
     auto broker = broker_with_dlx();
     REQUIRE(broker
                 ->queue_declare("bounded", with_args({{"x-max-length", std::int16_t{2}},
@@ -140,7 +139,7 @@ TEST_CASE("x-max-length with drop-head dead-letters the oldest as maxlen", "[bro
     CHECK(*first_death(dead->delivery).find("reason") == FieldValue("maxlen"));
 }
 
-TEST_CASE("x-max-length-bytes with reject-publish refuses and nacks the confirm", "[broker]") {
+TEST_CASE("max-length-bytes rejects and nacks", "[broker]") {
     auto broker = make_embedded_broker();
     REQUIRE(broker
                 ->queue_declare("small", with_args({{"x-max-length-bytes", std::int64_t{10}},
@@ -158,7 +157,7 @@ TEST_CASE("x-max-length-bytes with reject-publish refuses and nacks the confirm"
     CHECK(broker->queue_stats("small")->rejected_publish_total == 1);
 }
 
-TEST_CASE("x-max-priority delivers higher priorities first, FIFO within one", "[broker]") {
+TEST_CASE("priority order, FIFO within level", "[broker]") {
     auto broker = make_embedded_broker();
     REQUIRE(broker->queue_declare("prio", with_args({{"x-max-priority", std::uint8_t{5}}})).ok());
     const std::pair<const char*, int> messages[] = {
@@ -174,7 +173,7 @@ TEST_CASE("x-max-priority delivers higher priorities first, FIFO within one", "[
     CHECK(order == std::vector<std::string>{"high1", "high2", "low1", "low2", "none"});
 }
 
-TEST_CASE("declare checks arguments, equivalence and passive like RabbitMQ", "[broker]") {
+TEST_CASE("declare checks arguments and passive", "[broker]") {
     auto broker = make_embedded_broker();
     REQUIRE(broker->queue_declare("q", with_args({{"x-message-ttl", std::int32_t{1000}}})).ok());
 
@@ -204,7 +203,7 @@ TEST_CASE("declare checks arguments, equivalence and passive like RabbitMQ", "[b
     CHECK(broker->queue_declare("amq.q", with_args({})).error().code == Errc::access_refused);
 }
 
-TEST_CASE("server-named queues get distinct amq.gen names", "[broker]") {
+TEST_CASE("server-named queues are distinct", "[broker]") {
     auto broker = make_embedded_broker();
     auto first = broker->queue_declare("", with_args({}));
     auto second = broker->queue_declare("", with_args({}));
@@ -215,7 +214,7 @@ TEST_CASE("server-named queues get distinct amq.gen names", "[broker]") {
     CHECK(broker->queue_stats(first->queue).ok());
 }
 
-TEST_CASE("exclusive queues belong to one owner and go with it", "[broker]") {
+TEST_CASE("exclusive queue belongs to owner", "[broker]") {
     auto broker = make_embedded_broker();
     QueueOptions exclusive = with_args({});
     exclusive.exclusive = true;
@@ -236,7 +235,7 @@ TEST_CASE("exclusive queues belong to one owner and go with it", "[broker]") {
     CHECK(broker->queue_stats("mine").error().code == Errc::queue_not_found);
 }
 
-TEST_CASE("auto-delete queues go when their last consumer is cancelled", "[broker]") {
+TEST_CASE("auto-delete after last consumer", "[broker]") {
     auto broker = make_embedded_broker();
     QueueOptions options = with_args({});
     options.auto_delete = true;
@@ -252,7 +251,7 @@ TEST_CASE("auto-delete queues go when their last consumer is cancelled", "[broke
     CHECK(broker->queue_stats("temp").error().code == Errc::queue_not_found);
 }
 
-TEST_CASE("queue delete honours if-unused and if-empty", "[broker]") {
+TEST_CASE("delete with if-unused and if-empty", "[broker]") {
     auto broker = make_embedded_broker();
     REQUIRE(broker->queue_declare("q", with_args({})).ok());
     REQUIRE(broker->basic_publish("", "q", body("m"), {}).ok());

@@ -31,7 +31,7 @@ void publish(Broker& broker, const std::string& queue, int count) {
 
 }  // namespace
 
-TEST_CASE("session tags count from 1 across consumers and basic.get", "[broker]") {
+TEST_CASE("session tags count from 1", "[broker]") {
     auto broker = broker_with({"a", "b"});
     publish(*broker, "a", 2);
     publish(*broker, "b", 1);
@@ -54,7 +54,7 @@ TEST_CASE("session tags count from 1 across consumers and basic.get", "[broker]"
     CHECK(broker->basic_get(*session, "b", false)->has_value() == false);
 }
 
-TEST_CASE("basic.ack with multiple settles every tag up to the given one", "[broker]") {
+TEST_CASE("multiple ack settles up to tag", "[broker]") {
     auto broker = broker_with({"q"});
     publish(*broker, "q", 5);
     auto session = broker->open_session("conn");
@@ -71,7 +71,7 @@ TEST_CASE("basic.ack with multiple settles every tag up to the given one", "[bro
     CHECK(broker->queue_stats("q")->messages_unacknowledged == 0);
 }
 
-TEST_CASE("basic.nack multiple with requeue redelivers in the original order", "[broker]") {
+TEST_CASE("multiple nack requeues in order", "[broker]") {
     auto broker = broker_with({"q"});
     publish(*broker, "q", 3);
     auto session = broker->open_session("conn");
@@ -91,7 +91,7 @@ TEST_CASE("basic.nack multiple with requeue redelivers in the original order", "
     (void)first;
 }
 
-TEST_CASE("a global qos limits all consumers of a session together", "[broker]") {
+TEST_CASE("global qos shared by consumers", "[broker]") {
     auto broker = broker_with({"a", "b"});
     publish(*broker, "a", 5);
     publish(*broker, "b", 5);
@@ -115,7 +115,7 @@ TEST_CASE("a global qos limits all consumers of a session together", "[broker]")
     CHECK(from_b.size() == 2);
 }
 
-TEST_CASE("closing a session requeues its unacked messages as redelivered", "[broker]") {
+TEST_CASE("session close requeues unacked", "[broker]") {
     auto broker = broker_with({"q"});
     publish(*broker, "q", 3);
     auto session = broker->open_session("conn");
@@ -136,7 +136,7 @@ TEST_CASE("closing a session requeues its unacked messages as redelivered", "[br
     CHECK(broker->basic_ack(*session, 1, false).error().code == Errc::session_not_found);
 }
 
-TEST_CASE("basic.recover requeues the session's unacked messages", "[broker]") {
+TEST_CASE("recover requeues unacked", "[broker]") {
     auto broker = broker_with({"q"});
     publish(*broker, "q", 2);
     auto session = broker->open_session("conn");
@@ -146,7 +146,7 @@ TEST_CASE("basic.recover requeues the session's unacked messages", "[broker]") {
     CHECK(ready(*broker, "q") == 2);
 }
 
-TEST_CASE("consumers take turns and no-ack consumers ignore prefetch", "[broker]") {
+TEST_CASE("round robin and no-ack consumers", "[broker]") {
     auto broker = broker_with({"q", "free"});
     Recorded one;
     Recorded two;
@@ -168,7 +168,7 @@ TEST_CASE("consumers take turns and no-ack consumers ignore prefetch", "[broker]
     CHECK(broker->queue_stats("free")->messages_unacknowledged == 0);
 }
 
-TEST_CASE("an exclusive consumer keeps others off the queue", "[broker]") {
+TEST_CASE("exclusive consumer blocks others", "[broker]") {
     auto broker = broker_with({"q"});
     Recorded recorded;
     ConsumeOptions exclusive;
@@ -182,7 +182,7 @@ TEST_CASE("an exclusive consumer keeps others off the queue", "[broker]") {
     CHECK(broker->basic_consume("r", same_tag, recorded.handler()).error().code == Errc::in_use);
 }
 
-TEST_CASE("the memory limit blocks and unblocks listeners", "[broker]") {
+TEST_CASE("memory limit blocks and unblocks", "[broker]") {
     BrokerOptions options;
     options.memory_limit_bytes = 100;
     auto broker = broker_with({"q"}, options);

@@ -52,7 +52,7 @@ inline Message body(const std::string& text, bool persistent = false) {
     return message;
 }
 
-// Polls `done` every millisecond for at most `limit`; returns its last answer.
+// Polls `done` every millisecond for at most `limit` and returns its last result.
 template <class Predicate>
 bool wait_until(Predicate done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;

@@ -16,14 +16,14 @@
 
 namespace imgbus::broker {
 
-// AMQP reply codes in brackets: how the amqp module answers each error.
+// The comment after each code gives the AMQP reply code that the amqp module sends for it.
 enum class Errc {
     queue_not_found = 1,                 // 404 not-found
     queue_full,                          // max length reached with reject_publish: back-pressure
     queue_exists_with_other_options,     // 406 precondition-failed
     unknown_delivery_tag,                // 406 precondition-failed
     consumer_not_found,                  // (basic.cancel of an unknown tag is not an error in AMQP)
-    invalid_argument,                    // 406 precondition-failed (bad x-argument) or 402/530
+    invalid_argument,                    // 406 precondition-failed: bad x-argument, name or value
     unavailable,                         // the broker connection is down (remote brokers)
     exchange_not_found,                  // 404 not-found
     exchange_exists_with_other_options,  // 406 precondition-failed
@@ -46,12 +46,12 @@ enum class Overflow {
     drop_head,       // the oldest ready message is dropped (dead-lettered if configured)
 };
 
-// Queue settings. The typed fields carry the defaults; `arguments` holds the x-arguments as an
-// AMQP client sent them (x-message-ttl, x-max-length, x-max-length-bytes, x-overflow,
-// x-dead-letter-exchange, x-dead-letter-routing-key, x-max-priority, x-expires is refused) and,
-// when present, overrides the matching typed field. A bad value fails with invalid_argument
-// naming the argument; a redeclaration whose effective settings differ fails with
-// queue_exists_with_other_options naming the first differing argument.
+// Queue settings. The typed fields carry the defaults. `arguments` contains the x-arguments as
+// an AMQP client sent them: x-message-ttl, x-max-length, x-max-length-bytes, x-overflow,
+// x-dead-letter-exchange, x-dead-letter-routing-key and x-max-priority, and any other x-argument
+// is rejected. A present argument overrides the matching typed field. A bad value fails with
+// invalid_argument naming the argument. A redeclaration whose effective settings differ fails
+// with queue_exists_with_other_options naming the first differing argument.
 struct QueueOptions {
     std::size_t max_length_messages = 10'000;      // x-max-length: ready messages
     Overflow overflow = Overflow::reject_publish;  // x-overflow
@@ -176,12 +176,12 @@ struct BrokerStats {
 // handler took the delivery over, so an exception that escapes it ends the process.
 using DeliveryHandler = std::function<void(Delivery)>;
 
-// Publisher confirm: called exactly once per message, with true once every queue that took the
-// message has it safe (persistent message in a durable queue: after the journal's fsync;
-// otherwise at once) and false when a queue refused it (reject-publish overflow) or the journal
-// failed. It may run on the publishing thread before basic_publish returns or later on the
-// journal thread, with no broker lock held; confirms of different messages may come in any
-// order. It must not throw or block.
+// Publisher confirm, called exactly once per message. The argument is true once every queue
+// that took the message has it safe: after the journal's fsync for a persistent message in a
+// durable queue, otherwise at once. It is false when a queue rejected the message (reject-publish
+// overflow) or the journal failed. The call may run on the publishing thread before
+// basic_publish returns, or later on the journal thread, with no broker lock held. Confirms of
+// different messages may come in any order. It must not throw or block.
 using ConfirmHandler = std::function<void(bool ack)>;
 
 // Called with true when the bodies held pass BrokerOptions::memory_limit_bytes and with false
@@ -218,7 +218,7 @@ struct ConsumeOptions {
 
 struct DeleteOptions {
     bool if_unused = false;  // fail with in_use while the queue has consumers
-    bool if_empty = false;   // fail with not_empty while the queue holds ready messages
+    bool if_empty = false;   // fail with not_empty while the queue contains ready messages
     std::string owner;       // the connection asking, checked against an exclusive queue's owner
 };
 
@@ -233,11 +233,11 @@ struct GetOk {
     std::size_t message_count = 0;  // ready messages left in the queue
 };
 
-// A message broker with AMQP's queue semantics: a message is ready, then delivered to one
-// consumer (unacked) until that consumer acks it (gone), nacks or rejects it with requeue (ready
-// again, flagged redelivered) or without (dead-lettered if the queue has a dead-letter exchange,
-// else dropped). A consumer holds at most `prefetch` unacked messages. Implementations: embedded
-// (in memory, with an optional journal) and RabbitMQ over AMQP.
+// A message broker with AMQP's queue semantics. A message is ready, then delivered to one
+// consumer (unacked) until that consumer acks it (gone) or nacks or rejects it. With requeue it
+// is ready again, flagged redelivered. Without, it is dead-lettered if the queue has a
+// dead-letter exchange, else dropped. A consumer holds at most `prefetch` unacked messages.
+// Implementations: embedded (in memory, with an optional journal) and RabbitMQ over AMQP.
 //
 // The first group of methods is the original queue API, used by the worker and http modules.
 // The second group mirrors AMQP 0-9-1's methods for the amqp listener. The base class answers
@@ -283,7 +283,7 @@ class Broker {
     // exchange.delete. if_unused: fail with in_use while the exchange has bindings.
     virtual Result<void> exchange_delete(const std::string& exchange, bool if_unused);
 
-    // queue.declare. An empty name asks the broker to generate one ("amq.gen-...").
+    // queue.declare. For an empty name the broker generates one ("amq.gen-...").
     virtual Result<QueueDeclareOk> queue_declare(const std::string& queue,
                                                  const QueueOptions& options);
     // queue.delete; returns the number of ready messages deleted.
@@ -302,9 +302,9 @@ class Broker {
                                                  const std::string& routing_key, Message message,
                                                  const PublishOptions& options);
 
-    // A session is an AMQP channel: it numbers its deliveries from 1, carries the channel-wide
-    // prefetch and, when closed, cancels its consumers and requeues all it holds unacked.
-    // `owner` names the connection, for exclusive queues.
+    // A session is an AMQP channel. It numbers its deliveries from 1 and carries the
+    // channel-wide prefetch. Closing it cancels its consumers and requeues every message it has
+    // unacked. `owner` names the connection, for exclusive queues.
     virtual Result<SessionId> open_session(const std::string& owner);
     virtual Result<void> close_session(SessionId session);
     // Releases a connection: closes its sessions and deletes its exclusive queues.
@@ -340,7 +340,7 @@ class Broker {
 };
 
 struct BrokerOptions {
-    // Where the journal lives. Empty: nothing is written, and durable queues last as long as
+    // Directory of the journal. Empty: nothing is written, and durable queues last as long as
     // the process.
     std::filesystem::path data_dir;
     // Bodies held (ready and unacked) above which the broker reports itself blocked.
