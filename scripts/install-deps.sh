@@ -10,7 +10,7 @@ build_packages=(
     libboost1.81-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
     prometheus-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
     libssl-dev libjs-chart.js catch2 libbenchmark-dev libcairo2-dev fonts-dejavu-core
-    libcurl4-openssl-dev libexpat1-dev librabbitmq-dev
+    libcurl4-openssl-dev libexpat1-dev librabbitmq-dev libexif-dev
 )
 test_packages=(
     curl prometheus /usr/bin/python3 python3-selenium chromium chromium-driver
