@@ -43,7 +43,8 @@ def check_queued_jobs_survive_kill(server):
 
 
 def check_job_in_progress_survives_kill():
-    server = Server("--workers", "1").start()
+    # Enough kernel passes that the job is still running when the test sees "processing".
+    server = Server("--workers", "1", "--max-passes", "4000").start()
     try:
         status, _, body = server.upload(JPEG, threads="1", passes=4000)
         assert status == 202, body
@@ -53,7 +54,8 @@ def check_job_in_progress_survives_kill():
             assert time.monotonic() < deadline, "the job never started processing"
             time.sleep(0.05)
         server.kill()
-        restarted = Server("--workers", "1", data_dir=server.data_dir).start()
+        restarted = Server("--workers", "1", "--max-passes", "4000",
+                           data_dir=server.data_dir).start()
         try:
             job = restarted.wait_for_jobs([job_id], timeout=180)[job_id]
             assert job["status"] == "done", job
