@@ -215,7 +215,7 @@ Result<void> EmbeddedBroker::cancel(const std::string& consumer_tag) {
 
 // Unregisters a consumer, requeues its unacked messages and deletes an auto-delete queue that
 // it leaves without consumers.
-void EmbeddedBroker::remove_consumer(const ConsumerPtr& consumer, Effects& effects) {
+void EmbeddedBroker::remove_consumer(ConsumerPtr consumer, Effects& effects) {
     unlink_consumer(consumer);
     requeue_unacked_of(*consumer, effects);
     after_consumer_left(consumer->queue, effects);

@@ -204,7 +204,8 @@ class EmbeddedBroker final : public Broker {
     Result<std::string> add_consumer(const std::string& queue, std::size_t window,
                                      const ConsumeOptions& options, DeliveryHandler handler,
                                      Effects& effects);
-    void remove_consumer(const ConsumerPtr& consumer, Effects& effects);
+    // Takes the pointer by value: the caller's reference may point into consumers_.
+    void remove_consumer(ConsumerPtr consumer, Effects& effects);
     void unlink_consumer(const ConsumerPtr& consumer);
     void after_consumer_left(const std::string& queue, Effects& effects);
     void dispatch(Queue& queue, Effects& effects);
