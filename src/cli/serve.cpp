@@ -181,9 +181,9 @@ http::FrontendOptions frontend_options(const ServeOptions& options, const Endpoi
 
 // Declares the job and event queues. The event queue is larger because losing an event leaves a
 // job shown as processing forever, while a full job queue only delays uploads.
-// The job queue is durable, so that an accepted upload survives a crash; a journaled queue
-// keeps the limit it was declared with until it is deleted. Events are transient: the job
-// records in the store are the frontend's source of truth after a restart.
+// Both queues are durable, so that an accepted upload survives a crash and so does the outcome
+// of a job whose message was acked before the frontend consumed its event. A journaled queue
+// keeps the limit it was declared with until it is deleted.
 void declare_queues(broker::Broker& broker, const ServeOptions& options) {
     broker::QueueOptions jobs;
     jobs.max_length_messages = options.queue_max_length;
@@ -196,7 +196,6 @@ void declare_queues(broker::Broker& broker, const ServeOptions& options) {
     }
     broker::QueueOptions events;
     events.max_length_messages = std::max<std::size_t>(options.queue_max_length * 4, 100'000);
-    events.durable = false;
     if (auto declared = broker.declare_queue(std::string(worker::kEventQueue), events); !declared) {
         fail("cannot declare the event queue: " + declared.error().message);
     }
