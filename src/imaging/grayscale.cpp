@@ -7,6 +7,8 @@
 #include <cassert>
 #include <cstdint>
 
+#include "operations.hpp"
+
 namespace imgbus::imaging {
 namespace {
 
@@ -102,5 +104,22 @@ Image grayscale_reference(const Image& input) {
     }
     return output;
 }
+
+namespace detail {
+
+Operation make_grayscale() {
+    Operation operation;
+    operation.name = "grayscale";
+    operation.description =
+        "Converts to 8-bit gray with the BT.601 luma weights (0.299 R + 0.587 G + 0.114 B); "
+        "keeps alpha, copies gray input through";
+    operation.kernel = [](const Image& input, const ParamValues&,
+                          const KernelContext& context) -> Result<Image> {
+        return grayscale(input, context.threads, context.passes);
+    };
+    return operation;
+}
+
+}  // namespace detail
 
 }  // namespace imgbus::imaging

@@ -7,8 +7,8 @@
 #include <system_error>
 
 #include "imgbus/imaging/error.hpp"
-#include "imgbus/imaging/grayscale.hpp"
 #include "imgbus/imaging/operation.hpp"
+#include "operations.hpp"
 
 namespace imgbus::imaging {
 namespace {
@@ -31,7 +31,27 @@ std::string known_names(const std::map<std::string, Operation>& operations) {
     return names.empty() ? "none" : names;
 }
 
+std::string join(const std::vector<std::string>& words) {
+    std::string text;
+    for (const auto& word : words) {
+        text += (text.empty() ? "" : ", ") + word;
+    }
+    return text;
+}
+
+Result<double> parse_choice(const ParamSpec& spec, const std::string& raw) {
+    const auto found = std::find(spec.choices.begin(), spec.choices.end(), raw);
+    if (found == spec.choices.end()) {
+        return make_error(Errc::invalid_argument, "parameter '" + spec.name + "' = '" + raw +
+                                                      "' is not one of " + join(spec.choices));
+    }
+    return static_cast<double>(found - spec.choices.begin());
+}
+
 Result<double> parse_value(const ParamSpec& spec, const std::string& raw) {
+    if (spec.type == ParamSpec::Type::choice) {
+        return parse_choice(spec, raw);
+    }
     double value = 0;
     const char* end = raw.data() + raw.size();
     const auto [stop, error] = std::from_chars(raw.data(), end, value);
@@ -51,6 +71,29 @@ Result<double> parse_value(const ParamSpec& spec, const std::string& raw) {
     return value;
 }
 
+}  // namespace
+
+OperationRegistry& OperationRegistry::global() {
+    static OperationRegistry registry = [] {
+        OperationRegistry built_in;
+        built_in.add(detail::make_grayscale());
+        built_in.add(detail::make_gaussian_blur());
+        built_in.add(detail::make_box_blur());
+        built_in.add(detail::make_sharpen());
+        built_in.add(detail::make_sobel());
+        built_in.add(detail::make_sepia());
+        built_in.add(detail::make_invert());
+        built_in.add(detail::make_brightness_contrast());
+        built_in.add(detail::make_threshold());
+        built_in.add(detail::make_resize());
+        built_in.add(detail::make_rotate());
+        built_in.add(detail::make_flip());
+        built_in.add(detail::make_crop());
+        return built_in;
+    }();
+    return registry;
+}
+
 Result<void> check_context(const KernelContext& context) {
     if (context.threads < 1 || context.threads > kMaxThreads) {
         return make_error(Errc::invalid_argument, "threads = " + std::to_string(context.threads) +
@@ -65,34 +108,17 @@ Result<void> check_context(const KernelContext& context) {
     return {};
 }
 
-Operation make_grayscale() {
-    Operation operation;
-    operation.name = "grayscale";
-    operation.description =
-        "Converts to 8-bit gray with the BT.601 luma weights (0.299 R + 0.587 G + 0.114 B); "
-        "keeps alpha, copies gray input through";
-    operation.kernel = [](const Image& input, const ParamValues&,
-                          const KernelContext& context) -> Result<Image> {
-        if (auto valid = check_context(context); !valid) {
-            return valid.error();
-        }
-        return grayscale(input, context.threads, context.passes);
-    };
-    return operation;
-}
-
-}  // namespace
-
-OperationRegistry& OperationRegistry::global() {
-    static OperationRegistry registry = [] {
-        OperationRegistry built_in;
-        built_in.add(make_grayscale());
-        return built_in;
-    }();
-    return registry;
-}
-
 void OperationRegistry::add(Operation operation) {
+    if (operation.kernel) {
+        operation.kernel = [kernel = std::move(operation.kernel)](
+                               const Image& input, const ParamValues& params,
+                               const KernelContext& context) -> Result<Image> {
+            if (auto valid = check_context(context); !valid) {
+                return valid.error();
+            }
+            return kernel(input, params, context);
+        };
+    }
     auto name = operation.name;
     operations_.insert_or_assign(std::move(name), std::move(operation));
 }

@@ -61,7 +61,8 @@ TEST_CASE("validate names unknown operations", "[imaging]") {
     auto result = imaging::OperationRegistry::global().validate("blurr", {});
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code == Errc::invalid_argument);
-    CHECK(result.error().message == "unknown operation 'blurr'; known: grayscale");
+    CHECK_THAT(result.error().message,
+               Catch::StartsWith("unknown operation 'blurr'; known: box_blur, "));
 }
 
 TEST_CASE("validate rejects parameters grayscale lacks", "[imaging]") {
