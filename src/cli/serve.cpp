@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "credentials.hpp"
 #include "endpoint.hpp"
+#include "imgbus/amqp/server.hpp"
 #include "imgbus/broker/broker.hpp"
 #include "imgbus/http/frontend.hpp"
 #include "imgbus/log.hpp"
@@ -41,6 +42,7 @@ struct ServeOptions {
     bool fsync = true;
     std::string log_level = "info";
     std::string s3_address = "127.0.0.1:9000";
+    std::string amqp_address = "127.0.0.1:5672";
     std::string access_key;
     std::string secret_key;
     std::string store_url;
@@ -123,6 +125,12 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
         .add_option("--s3", options.s3_address,
                     "HOST:PORT of the S3-compatible API; port 0 picks a free port")
         ->envname("IMGBUS_S3")
+        ->capture_default_str();
+    command
+        .add_option("--amqp", options.amqp_address,
+                    "HOST:PORT of the AMQP 0-9-1 listener (user and password are the access and "
+                    "secret key); port 0 picks a free port")
+        ->envname("IMGBUS_AMQP")
         ->capture_default_str();
     command
         .add_option("--access-key", options.access_key,
@@ -279,7 +287,7 @@ s3::ServerOptions s3_options(const ServeOptions& options, const Endpoint& endpoi
 // Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and close sessions,
 // let the workers finish their current jobs, stop the I/O threads.
 void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3::Server& s3_server,
-                      worker::WorkerPool& pool, int io_threads) {
+                      amqp::Server& amqp_server, worker::WorkerPool& pool, int io_threads) {
     auto log = module_logger("cli");
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
@@ -287,9 +295,10 @@ void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3:
             return;
         }
         log->info("received signal {}; shutting down", signal_number);
-        log->info("shutdown 1/3: closing HTTP and S3 listeners and sessions");
+        log->info("shutdown 1/3: closing HTTP, S3 and AMQP listeners and sessions");
         frontend.stop();
         s3_server.stop();
+        amqp_server.stop();
         log->info("shutdown 2/3: stopping workers after their current jobs");
         pool.stop();
         log->info("shutdown 3/3: stopping I/O threads");
@@ -316,6 +325,10 @@ void run_serve(const ServeOptions& options) {
     auto s3_endpoint = parse_endpoint(options.s3_address);
     if (!s3_endpoint) {
         fail(s3_endpoint.error().message);
+    }
+    auto amqp_endpoint = parse_endpoint(options.amqp_address);
+    if (!amqp_endpoint) {
+        fail(amqp_endpoint.error().message);
     }
     auto credentials = resolve_s3_credentials(options);
     auto store = open_store(options, credentials.credentials);
@@ -350,6 +363,18 @@ void run_serve(const ServeOptions& options) {
         pool.stop();
         fail(s3_bound.error().message);
     }
+    amqp::Server amqp_server(io, *broker,
+                             amqp::ServerOptions{.host = amqp_endpoint->host,
+                                                 .port = amqp_endpoint->port,
+                                                 .username = credentials.credentials.access_key,
+                                                 .password = credentials.credentials.secret_key});
+    auto amqp_bound = amqp_server.start();
+    if (!amqp_bound) {
+        frontend.stop();
+        s3_server.stop();
+        pool.stop();
+        fail(amqp_bound.error().message);
+    }
     log->info("imgbus serve: data in {}, {} workers, prefetch {}, job queue limit {}",
               std::filesystem::absolute(options.data_dir).string(), options.workers,
               options.prefetch, options.queue_max_length);
@@ -357,8 +382,10 @@ void run_serve(const ServeOptions& options) {
               format_endpoint(bound->address().to_string(), bound->port()));
     log->info("s3 listening on http://{}",
               format_endpoint(s3_bound->address().to_string(), s3_bound->port()));
+    log->info("amqp listening on amqp://{}",
+              format_endpoint(amqp_bound->address().to_string(), amqp_bound->port()));
     log_credentials(credentials);
-    run_until_signal(io, frontend, s3_server, pool, options.io_threads);
+    run_until_signal(io, frontend, s3_server, amqp_server, pool, options.io_threads);
     spdlog::shutdown();
 }
 
