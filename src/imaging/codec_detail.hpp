@@ -17,6 +17,8 @@ struct JpegHeader {
     ImageInfo info;
     int components = 0;         // colour components in the frame (1, 3 or 4)
     bool adobe_marker = false;  // an APP14 "Adobe" segment is present
+    int stored_width = 0;       // the frame's size; info holds the upright size
+    int stored_height = 0;
 };
 
 bool has_jpeg_signature(Bytes bytes);
@@ -33,6 +35,14 @@ Result<JpegHeader> read_jpeg_header(Bytes bytes, const DecodeLimits& limits);
 Result<ImageInfo> read_png_header(Bytes bytes, const DecodeLimits& limits);
 
 Result<Image> decode_jpeg(Bytes bytes, const JpegHeader& header);
+
+// Reads the whole JPEG with libjpeg and fails when any warning means lost pixels: truncated for
+// "Premature end of JPEG file", corrupt for damaged scan data. Junk bytes before a marker and
+// header warnings pass.
+Result<void> audit_jpeg_warnings(Bytes bytes);
+
+// The EXIF Orientation (1..8) of an APP1 segment's payload, or 1 when it has none.
+int exif_orientation(Bytes app1_payload);
 Result<Image> decode_png(Bytes bytes, const ImageInfo& info, const DecodeLimits& limits);
 
 Result<std::vector<std::uint8_t>> encode_jpeg(const Image& image, int quality);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "codec_detail.hpp"
+#include "operations.hpp"
 
 namespace imgbus::imaging::detail {
 namespace {
@@ -21,6 +22,8 @@ struct TjBufferDeleter {
 
 // A progressive JPEG with thousands of scans costs minutes of CPU; TurboJPEG stops at 500.
 constexpr int kDecodeFlags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
+// The second decode, after the audit found only harmless warnings.
+constexpr int kTolerantFlags = TJFLAG_LIMITSCANS;
 
 std::string tj_message(tjhandle handle) { return tjGetErrorStr2(handle); }
 
@@ -64,6 +67,28 @@ int pixel_format_for(int jpeg_colorspace) {
     }
 }
 
+// Decodes the pixels into `image`. The first attempt stops at any warning; when the warning is
+// harmless by audit_jpeg_warnings, a second attempt decodes through it.
+Result<void> decompress(tjhandle handle, Bytes bytes, Image& image, int pixel_format) {
+    auto* data = const_cast<unsigned char*>(bytes.data());  // TurboJPEG 2.1 takes non-const
+    if (tjDecompress2(handle, data, bytes.size(), image.pixels.data(), image.width, 0, image.height,
+                      pixel_format, kDecodeFlags) == 0) {
+        return {};
+    }
+    if (tjGetErrorCode(handle) != TJERR_WARNING) {
+        return decode_error(handle);
+    }
+    if (auto audit = audit_jpeg_warnings(bytes); !audit) {
+        return audit.error();
+    }
+    if (tjDecompress2(handle, data, bytes.size(), image.pixels.data(), image.width, 0, image.height,
+                      pixel_format, kTolerantFlags) != 0 &&
+        tjGetErrorCode(handle) != TJERR_WARNING) {
+        return decode_error(handle);
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<Image> decode_jpeg(Bytes bytes, const JpegHeader& header) {
@@ -74,29 +99,33 @@ Result<Image> decode_jpeg(Bytes bytes, const JpegHeader& header) {
     }
     auto* data = const_cast<unsigned char*>(bytes.data());  // TurboJPEG 2.1 takes non-const
     int width = 0, height = 0, subsampling = 0, colorspace = 0;
+    // TurboJPEG 2.1 fails the header call on a warning too, after filling in the values;
+    // decompress() decides whether the warning matters.
     if (tjDecompressHeader3(handle.get(), data, bytes.size(), &width, &height, &subsampling,
-                            &colorspace) != 0) {
+                            &colorspace) != 0 &&
+        tjGetErrorCode(handle.get()) != TJERR_WARNING) {
         return decode_error(handle.get());
     }
-    if (width != header.info.width || height != header.info.height) {
+    if (width != header.stored_width || height != header.stored_height) {
         return make_error(Errc::corrupt, "JPEG frame header and decoder disagree on the size");
     }
 
     const int pixel_format = pixel_format_for(colorspace);
     const int decoded_channels = tjPixelSize[pixel_format];
     Image decoded = make_image(width, height, decoded_channels);
-    if (tjDecompress2(handle.get(), data, bytes.size(), decoded.pixels.data(), width, 0, height,
-                      pixel_format, kDecodeFlags) != 0) {
-        return decode_error(handle.get());
+    if (auto pixels = decompress(handle.get(), bytes, decoded, pixel_format); !pixels) {
+        return pixels.error();
     }
-    if (pixel_format != TJPF_CMYK) {
-        return decoded;
+    if (pixel_format == TJPF_CMYK) {
+        Image rgb = make_image(width, height, 3);
+        cmyk_to_rgb(decoded.pixels.data(), static_cast<std::size_t>(width) * height,
+                    header.adobe_marker, rgb.pixels.data());
+        decoded = std::move(rgb);
     }
-
-    Image rgb = make_image(width, height, 3);
-    cmyk_to_rgb(decoded.pixels.data(), static_cast<std::size_t>(width) * height,
-                header.adobe_marker, rgb.pixels.data());
-    return rgb;
+    if (header.info.orientation != 1) {
+        return orient(decoded, header.info.orientation, {});
+    }
+    return decoded;
 }
 
 Result<std::vector<std::uint8_t>> encode_jpeg(const Image& image, int quality) {

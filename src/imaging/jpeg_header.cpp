@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "codec_detail.hpp"
 
@@ -14,6 +15,7 @@ constexpr std::uint8_t kDac = 0xCC;
 constexpr std::uint8_t kSoi = 0xD8;
 constexpr std::uint8_t kEoi = 0xD9;
 constexpr std::uint8_t kSos = 0xDA;
+constexpr std::uint8_t kApp1 = 0xE1;
 constexpr std::uint8_t kApp14 = 0xEE;
 
 int read_u16(Bytes bytes, std::size_t at) { return (bytes[at] << 8) | bytes[at + 1]; }
@@ -79,6 +81,16 @@ bool is_adobe_segment(Bytes segment) {
     return segment.size() >= 12 && std::memcmp(segment.data(), "Adobe", 5) == 0;
 }
 
+// Keeps the frame's size and reports the size after the EXIF orientation, which decode applies.
+JpegHeader upright(JpegHeader header) {
+    header.stored_width = header.info.width;
+    header.stored_height = header.info.height;
+    if (header.info.orientation >= 5) {
+        std::swap(header.info.width, header.info.height);
+    }
+    return header;
+}
+
 }  // namespace
 
 Result<JpegHeader> read_jpeg_header(Bytes bytes, const DecodeLimits& limits) {
@@ -88,14 +100,13 @@ Result<JpegHeader> read_jpeg_header(Bytes bytes, const DecodeLimits& limits) {
     std::size_t pos = 2;  // after SOI
 
     while (true) {
-        // A marker is 0xFF, any number of 0xFF fill bytes, then the marker code.
-        if (pos >= bytes.size() || bytes[pos] != 0xFF) {
-            if (pos >= bytes.size()) {
-                return ends_early(bytes.size());
-            }
-            return make_error(Errc::corrupt, "JPEG has byte 0x" + hex_marker(bytes[pos]).substr(4) +
-                                                 " at offset " + std::to_string(pos) +
-                                                 " where a marker should start");
+        // A marker is 0xFF, any number of 0xFF fill bytes, then the marker code. Junk bytes
+        // between segments are skipped, as libjpeg does (it warns "extraneous bytes").
+        while (pos < bytes.size() && bytes[pos] != 0xFF) {
+            ++pos;
+        }
+        if (pos >= bytes.size()) {
+            return ends_early(bytes.size());
         }
         while (pos < bytes.size() && bytes[pos] == 0xFF) {
             ++pos;
@@ -137,6 +148,8 @@ Result<JpegHeader> read_jpeg_header(Bytes bytes, const DecodeLimits& limits) {
                 return read.error();
             }
             have_frame = true;
+        } else if (marker == kApp1 && header.info.orientation == 1) {
+            header.info.orientation = exif_orientation(segment);
         } else if (marker == kApp14 && is_adobe_segment(segment)) {
             header.adobe_marker = true;
         } else if (marker == kSos) {
@@ -149,7 +162,7 @@ Result<JpegHeader> read_jpeg_header(Bytes bytes, const DecodeLimits& limits) {
                                   "JPEG has headers but no scan data after its SOS segment; the "
                                   "file is truncated, send the complete file");
             }
-            return header;
+            return upright(header);
         }
     }
 }
