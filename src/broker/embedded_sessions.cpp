@@ -406,7 +406,9 @@ Result<void> EmbeddedBroker::settle_session(SessionId id, std::uint64_t tag, boo
         auto tags = session_tags(**session, tag, multiple);
         if (!tags) return tags.error();
         // Requeue newest first so that the oldest ends up at the head.
-        if (how != Settle::ack) std::reverse(tags->begin(), tags->end());
+        if (how == Settle::requeue || how == Settle::release) {
+            std::reverse(tags->begin(), tags->end());
+        }
         for (std::uint64_t broker_tag : *tags) {
             if (!settle(broker_tag, how, effects)) {
                 // Its queue was deleted: the message is gone, and settling it is a no-op.

@@ -273,3 +273,24 @@ TEST_CASE("delete with if-unused and if-empty", "[broker]") {
     CHECK(*deleted == 0);  // the message was with the consumer, unacked
     CHECK(cancelled == std::vector<std::string>{*tag});
 }
+
+TEST_CASE("multiple nack dead-letters in order", "[broker]") {
+    auto broker = broker_with_dlx();
+    REQUIRE(broker->queue_declare("work", with_args({{"x-dead-letter-exchange", "dlx"}})).ok());
+    for (const char* name : {"first", "second", "third"}) {
+        REQUIRE(broker->basic_publish("", "work", body(name), {}).ok());
+    }
+    auto session = broker->open_session("conn");
+    REQUIRE(session.ok());
+    std::uint64_t last_tag = 0;
+    for (int i = 0; i < 3; ++i) {
+        auto got = broker->basic_get(*session, "work", false);
+        REQUIRE(got.ok());
+        REQUIRE(got->has_value());
+        last_tag = (*got)->delivery.delivery_tag;
+    }
+    REQUIRE(broker->basic_nack(*session, last_tag, true, false).ok());
+    std::vector<std::string> order;
+    while (auto next = get(*broker, "dead")) order.push_back(next->delivery.message.body);
+    CHECK(order == std::vector<std::string>{"first", "second", "third"});
+}
