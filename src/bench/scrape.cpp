@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "scrape.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -27,6 +28,27 @@ std::optional<double> job_queue_messages(const HttpResponse& response) {
     return std::nullopt;
 }
 
+// The op label the server records for an --op value: the operation's name, or "pipeline" for
+// several steps ("resize:width=800,grayscale").
+std::string op_label(const std::string& op) {
+    if (op.find(',') != std::string::npos) {
+        return "pipeline";
+    }
+    return op.substr(0, op.find(':'));
+}
+
+// Histogram totals of the op-labelled family, or of the grayscale_* family on a server that
+// predates the op-labelled families.
+HistogramTotals worker_totals(const std::vector<Sample>& samples, const std::string& family,
+                              const std::map<std::string, std::string>& match,
+                              const std::string& grayscale_family) {
+    const bool labelled = std::any_of(samples.begin(), samples.end(), [&](const Sample& sample) {
+        return sample.name == family + "_count";
+    });
+    return labelled ? histogram_totals(samples, family, match)
+                    : histogram_totals(samples, grayscale_family);
+}
+
 }  // namespace
 
 std::optional<std::vector<Sample>> scrape_metrics(HttpClient& client) {
@@ -50,16 +72,21 @@ std::optional<std::vector<Sample>> scrape_metrics(HttpClient& client) {
 }
 
 double processed_jobs(const std::vector<Sample>& samples, const std::string& op) {
-    return sum_samples(samples, "frontend_processed_total", {{"op", op}});
+    return sum_samples(samples, "frontend_processed_total", {{"op", op_label(op)}});
 }
 
 ServerBreakdown breakdown_between(const std::vector<Sample>& before,
                                   const std::vector<Sample>& after, const std::string& op) {
-    const std::map<std::string, std::string> by_op = {{"op", op}};
-    const auto wait_before = histogram_totals(before, "grayscale_queue_wait_seconds");
-    const auto wait_after = histogram_totals(after, "grayscale_queue_wait_seconds");
-    const auto process_before = histogram_totals(before, "grayscale_process_seconds");
-    const auto process_after = histogram_totals(after, "grayscale_process_seconds");
+    const std::map<std::string, std::string> by_op = {{"op", op_label(op)}};
+    const std::map<std::string, std::string> kernel = {{"op", op_label(op)}, {"stage", "kernel"}};
+    const auto wait_before = worker_totals(before, "imgbus_job_queue_wait_seconds", by_op,
+                                           "grayscale_queue_wait_seconds");
+    const auto wait_after = worker_totals(after, "imgbus_job_queue_wait_seconds", by_op,
+                                          "grayscale_queue_wait_seconds");
+    const auto process_before =
+        worker_totals(before, "imgbus_job_stage_seconds", kernel, "grayscale_process_seconds");
+    const auto process_after =
+        worker_totals(after, "imgbus_job_stage_seconds", kernel, "grayscale_process_seconds");
     const auto total_before = histogram_totals(before, "frontend_request_seconds", by_op);
     const auto total_after = histogram_totals(after, "frontend_request_seconds", by_op);
 

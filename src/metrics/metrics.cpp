@@ -86,6 +86,15 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                 "Attempts by a worker to reconnect to the broker or the store.");
     job_stage_seconds_ = histogram(registry, "imgbus_job_stage_seconds",
                                    "Seconds a worker spent in one stage of a job, by stage.");
+    job_queue_wait_seconds_ = histogram(
+        registry, "imgbus_job_queue_wait_seconds",
+        "Seconds a job message waited from publish until a worker thread took it, by operation.");
+    job_failures_total_ = counter(registry, "imgbus_job_failures_total",
+                                  "Jobs that failed, by operation and failed stage.");
+    operation_seconds_ =
+        histogram(registry, "imgbus_operation_seconds",
+                  "Seconds in one operation's OpenMP kernel, all passes; pipeline steps each "
+                  "count under their own operation.");
     workers_busy_ =
         gauge(registry, "imgbus_workers_busy", "Worker threads processing a job at the moment.");
     queue_messages_ready_ =
@@ -119,6 +128,8 @@ void Metrics::create_known_series() {
         for (auto stage : kJobStages) {
             job_stage_seconds(op_label, std::string{stage});
         }
+        job_queue_wait_seconds(op_label);
+        operation_seconds(op_label);
     }
 
     for (auto reason : kRejectReasons) {
@@ -188,6 +199,18 @@ prometheus::Counter& Metrics::grayscale_reconnect_attempts_total() {
 
 prometheus::Histogram& Metrics::job_stage_seconds(const std::string& op, const std::string& stage) {
     return job_stage_seconds_->Add({{"op", op}, {"stage", stage}}, kernel_buckets());
+}
+
+prometheus::Histogram& Metrics::job_queue_wait_seconds(const std::string& op) {
+    return job_queue_wait_seconds_->Add({{"op", op}}, request_buckets());
+}
+
+prometheus::Counter& Metrics::job_failures_total(const std::string& op, const std::string& reason) {
+    return job_failures_total_->Add({{"op", op}, {"reason", reason}});
+}
+
+prometheus::Histogram& Metrics::operation_seconds(const std::string& op) {
+    return operation_seconds_->Add({{"op", op}}, kernel_buckets());
 }
 
 prometheus::Gauge& Metrics::workers_busy() { return workers_busy_->Add({}); }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "imgbus/imaging/operation.hpp"
 #include "imgbus/log.hpp"
 #include "job_runner.hpp"
 #include "json_reader.hpp"
@@ -97,6 +98,7 @@ void DeliveryProcessor::process(const broker::Delivery& delivery) {
         reject_bad_message(delivery, job.error());
         return;
     }
+    observe_queue_wait(*job, taken_timings);
 
     BusyGuard busy{metrics_.workers_busy()};
     JobEvent processing;
@@ -111,13 +113,25 @@ void DeliveryProcessor::process(const broker::Delivery& delivery) {
     publish_event(processing, delivery.delivery_tag);
 
     auto outcome = run_job(*job, store_, options_, &metrics_);
+    const bool grayscale = job->op == "grayscale";
     auto& event = outcome.event;
     event.worker = worker_name_;
     event.redelivered = delivery.redelivered;
     event.timings.queue_wait_seconds = taken_timings.queue_wait_seconds;
     event.timings.process_seconds = std::chrono::duration<double>(Clock::now() - taken).count();
     publish_event(event, delivery.delivery_tag);
-    settle(delivery, event, outcome.failure_reason);
+    settle(delivery, event);
+    if (event.status == JobStatus::failed) {
+        count_failure(outcome, grayscale);
+    }
+}
+
+void DeliveryProcessor::count_failure(const JobOutcome& outcome, bool grayscale) {
+    const auto& op = outcome.op_label.empty() ? std::string{"unknown"} : outcome.op_label;
+    metrics_.job_failures_total(op, outcome.failure_reason).Increment();
+    if (grayscale) {
+        metrics_.grayscale_failures_total(outcome.failure_reason).Increment();
+    }
 }
 
 void DeliveryProcessor::observe_taken(const broker::Delivery& delivery, JobTimings& timings) {
@@ -128,7 +142,23 @@ void DeliveryProcessor::observe_taken(const broker::Delivery& delivery, JobTimin
     }
     const auto waited = std::chrono::system_clock::now() - published;
     timings.queue_wait_seconds = std::max(0.0, std::chrono::duration<double>(waited).count());
-    metrics_.grayscale_queue_wait_seconds().Observe(timings.queue_wait_seconds);
+    timings_known_ = true;
+}
+
+void DeliveryProcessor::observe_queue_wait(const JobMessage& job, const JobTimings& timings) {
+    if (!timings_known_) {
+        return;
+    }
+    timings_known_ = false;
+    // Only known operations get a series, so a made-up op cannot create new ones.
+    const bool known =
+        job.op == kPipelineOp || imaging::OperationRegistry::global().find(job.op) != nullptr;
+    if (known) {
+        metrics_.job_queue_wait_seconds(job.op).Observe(timings.queue_wait_seconds);
+    }
+    if (job.op == "grayscale") {
+        metrics_.grayscale_queue_wait_seconds().Observe(timings.queue_wait_seconds);
+    }
 }
 
 bool DeliveryProcessor::allow_warning() {
@@ -156,6 +186,7 @@ void DeliveryProcessor::reject_bad_message(const broker::Delivery& delivery, con
                    delivery.delivery_tag, error.message);
     }
     metrics_.grayscale_failures_total("bad_message").Increment();
+    metrics_.job_failures_total("unknown", "bad_message").Increment();
     if (auto event = failed_event_for(delivery.message.body, error)) {
         event->worker = worker_name_;
         event->redelivered = delivery.redelivered;
@@ -193,8 +224,7 @@ bool DeliveryProcessor::publish_event(const JobEvent& event, std::uint64_t deliv
     }
 }
 
-void DeliveryProcessor::settle(const broker::Delivery& delivery, const JobEvent& event,
-                               const std::string& failure_reason) {
+void DeliveryProcessor::settle(const broker::Delivery& delivery, const JobEvent& event) {
     const auto tag = delivery.delivery_tag;
     if (event.status == JobStatus::done) {
         log_->debug("{}: job {} done in {:.3f} s (kernel {:.4f} s, {} threads), delivery tag {}",
@@ -207,7 +237,6 @@ void DeliveryProcessor::settle(const broker::Delivery& delivery, const JobEvent&
         return;
     }
 
-    metrics_.grayscale_failures_total(failure_reason).Increment();
     if (allow_warning()) {
         log_->warn("{}: job {} failed, delivery tag {}: {}", worker_name_, event.id, tag,
                    event.error);

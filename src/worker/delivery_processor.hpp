@@ -8,6 +8,7 @@
 #include <string>
 
 #include "imgbus/worker/worker_pool.hpp"
+#include "job_runner.hpp"
 
 namespace imgbus::worker::detail {
 
@@ -25,11 +26,14 @@ class DeliveryProcessor {
   private:
     void process(const broker::Delivery& delivery);
     void reject_bad_message(const broker::Delivery& delivery, const Error& error);
+    // Measures the queue wait; observe_queue_wait records it once the job's op is known.
     void observe_taken(const broker::Delivery& delivery, JobTimings& timings);
+    void observe_queue_wait(const JobMessage& job, const JobTimings& timings);
+    // Counts a failed job by its op and, for grayscale jobs, in grayscale_failures_total.
+    void count_failure(const JobOutcome& outcome, bool grayscale);
     // Publishes with a short back-off on failure, a bounded number of times; logs when it gives up.
     bool publish_event(const JobEvent& event, std::uint64_t delivery_tag);
-    void settle(const broker::Delivery& delivery, const JobEvent& event,
-                const std::string& failure_reason);
+    void settle(const broker::Delivery& delivery, const JobEvent& event);
     // Uploads decide how many jobs fail, so warnings about them are limited per second.
     bool allow_warning();
 
@@ -42,6 +46,7 @@ class DeliveryProcessor {
     std::chrono::steady_clock::time_point warning_window_start_;
     int warnings_in_window_ = 0;
     int suppressed_warnings_ = 0;
+    bool timings_known_ = false;  // observe_taken measured a wait not yet recorded
 };
 
 }  // namespace imgbus::worker::detail

@@ -71,6 +71,55 @@ JobTimings read_timings(FieldReader& reader) {
     return timings;
 }
 
+json steps_to_json(const std::vector<JobStep>& steps) {
+    json list = json::array();
+    for (const auto& step : steps) {
+        list.push_back({{"op", step.op}, {"params", step.params}});
+    }
+    return list;
+}
+
+// The optional "steps" list: required and non-empty for op "pipeline", absent otherwise.
+std::vector<JobStep> read_steps(FieldReader& reader, const json& object, const std::string& op) {
+    std::vector<JobStep> steps;
+    const auto found = object.find("steps");
+    const bool pipeline = op == kPipelineOp;
+    if (found == object.end() || found->is_null()) {
+        if (pipeline) {
+            reader.fail(Errc::invalid_message,
+                        "job message with op 'pipeline' needs a 'steps' list of 1 to " +
+                            std::to_string(kMaxJobSteps) + " steps");
+        }
+        return steps;
+    }
+    if (!found->is_array() || found->empty() || found->size() > kMaxJobSteps || !pipeline) {
+        reader.fail(Errc::invalid_message,
+                    "job message field 'steps' must be a list of 1 to " +
+                        std::to_string(kMaxJobSteps) + " objects, with op 'pipeline', got " +
+                        detail::describe_value(*found) + " with op '" + op + "'");
+        return steps;
+    }
+    for (std::size_t i = 0; i < found->size() && !reader.failed(); ++i) {
+        const auto& item = (*found)[i];
+        if (!item.is_object()) {
+            reader.fail(Errc::invalid_message, "job message field 'steps[" + std::to_string(i) +
+                                                   "]' must be an object, got " +
+                                                   detail::describe_value(item));
+            break;
+        }
+        FieldReader nested{item, "job message", "steps[" + std::to_string(i) + "]."};
+        JobStep step;
+        step.op = nested.string("op", Presence::required, kOpRule);
+        step.params = nested.params("params");
+        if (nested.failed()) {
+            reader.fail(Errc::invalid_message, nested.error().message);
+            break;
+        }
+        steps.push_back(std::move(step));
+    }
+    return steps;
+}
+
 JobStatus read_status(FieldReader& reader, const json& object) {
     const std::string text = reader.string("status", Presence::required, kOpRule);
     if (reader.failed()) {
@@ -108,7 +157,7 @@ std::optional<JobStatus> parse_job_status(std::string_view text) {
 }
 
 std::string to_json(const JobMessage& job) {
-    const json value = {
+    json value = {
         {"version", job.version},
         {"id", job.id},
         {"batch", job.batch},
@@ -121,6 +170,9 @@ std::string to_json(const JobMessage& job) {
         {"output", ref_to_json(job.output)},
         {"submitted_at", format_timestamp(job.submitted_at)},
     };
+    if (!job.steps.empty()) {
+        value["steps"] = steps_to_json(job.steps);
+    }
     return dump(value);
 }
 
@@ -157,6 +209,9 @@ Result<JobMessage> parse_job_message(std::string_view text) {
     job.batch = reader.string("batch", Presence::optional, kBatchRule);
     job.op = reader.string("op", Presence::required, kOpRule);
     job.params = reader.params("params");
+    if (!reader.failed()) {
+        job.steps = read_steps(reader, *parsed, job.op);
+    }
     job.threads =
         static_cast<int>(reader.integer("threads", Presence::optional, 1, kMaxThreads, 1));
     job.passes = static_cast<int>(reader.integer("passes", Presence::optional, 1, kMaxPasses, 1));

@@ -13,6 +13,8 @@ namespace imgbus::worker::detail {
 struct JobOutcome {
     JobEvent event;
     std::string failure_reason;
+    // The op metrics label: the job's operation or "pipeline"; empty when the operation is unknown.
+    std::string op_label;
 };
 
 // Runs the stages of process_job() and reports which one failed. Never throws.

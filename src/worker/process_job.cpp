@@ -30,6 +30,7 @@ class JobRun {
 
   private:
     bool prepare_operation();
+    bool validate_steps();
     bool fetch();
     bool decode();
     bool apply_kernel();
@@ -48,8 +49,8 @@ class JobRun {
 
     std::string stage_ = "operation";
     detail::JobOutcome outcome_;
-    const imaging::Operation* operation_ = nullptr;
-    imaging::ParamValues params_;
+    std::vector<imaging::ValidatedStep> steps_;
+    std::string op_label_;  // metrics label; empty until the operation is known
     int threads_ = 1;
     std::vector<std::uint8_t> bytes_;
     imaging::Format format_ = imaging::Format::jpeg;
@@ -89,8 +90,8 @@ bool JobRun::fail(const std::string& message) {
 
 void JobRun::record_stage(double& field, Clock::time_point start) {
     field = seconds_since(start);
-    if (metrics_ != nullptr && operation_ != nullptr) {
-        metrics_->job_stage_seconds(operation_->name, stage_).Observe(field);
+    if (metrics_ != nullptr && !op_label_.empty()) {
+        metrics_->job_stage_seconds(op_label_, stage_).Observe(field);
     }
 }
 
@@ -99,6 +100,7 @@ detail::JobOutcome JobRun::finish() {
     event.threads = threads_;
     event.timings.process_seconds = seconds_since(started_);
     event.at = std::chrono::system_clock::now();
+    outcome_.op_label = op_label_;
     // Drop the large buffers before the outcome is copied out.
     bytes_ = {};
     image_ = {};
@@ -108,8 +110,7 @@ detail::JobOutcome JobRun::finish() {
 bool JobRun::prepare_operation() {
     stage_ = "operation";
     threads_ = std::clamp(job_.threads, 1, std::max(1, options_.max_threads_per_job));
-    operation_ = imaging::OperationRegistry::global().find(job_.op);
-    if (operation_ == nullptr) {
+    if (job_.op != kPipelineOp && imaging::OperationRegistry::global().find(job_.op) == nullptr) {
         return fail("unknown operation '" + job_.op + "'; GET /api/operations lists them");
     }
     if (job_.passes < 1 || job_.passes > options_.max_passes_per_job) {
@@ -117,11 +118,31 @@ bool JobRun::prepare_operation() {
                     std::to_string(options_.max_passes_per_job) +
                     ", the limit of this worker; ask for fewer passes");
     }
-    auto params = imaging::OperationRegistry::global().validate(job_.op, job_.params);
-    if (!params) {
-        return fail(params.error().message);
+    return validate_steps();
+}
+
+// A single-operation job is a pipeline of one step; its errors keep the plain wording.
+bool JobRun::validate_steps() {
+    const auto& registry = imaging::OperationRegistry::global();
+    if (job_.op != kPipelineOp) {
+        auto params = registry.validate(job_.op, job_.params);
+        if (!params) {
+            return fail(params.error().message);
+        }
+        steps_.push_back({registry.find(job_.op), std::move(*params)});
+        op_label_ = job_.op;
+        return true;
     }
-    params_ = std::move(*params);
+    std::vector<imaging::PipelineStep> steps;
+    for (const auto& step : job_.steps) {
+        steps.push_back({step.op, step.params});
+    }
+    auto validated = registry.validate_pipeline(steps);
+    if (!validated) {
+        return fail(validated.error().message);
+    }
+    steps_ = std::move(*validated);
+    op_label_ = job_.op;
     return true;
 }
 
@@ -158,13 +179,21 @@ bool JobRun::decode() {
 bool JobRun::apply_kernel() {
     stage_ = "kernel";
     const auto start = Clock::now();
-    auto output = operation_->kernel(image_, params_, {.threads = threads_, .passes = job_.passes});
+    imaging::KernelContext context{.threads = threads_,
+                                   .passes = job_.passes,
+                                   .max_output_pixels = options_.decode_limits.max_pixels};
+    auto output = imaging::run_pipeline(
+        steps_, std::move(image_), context, [this](const imaging::Operation& op, double seconds) {
+            if (metrics_ != nullptr) {
+                metrics_->operation_seconds(op.name).Observe(seconds);
+            }
+        });
     if (!output) {
         return fail(output.error().message);
     }
     image_ = std::move(*output);
     record_stage(outcome_.event.timings.kernel_seconds, start);
-    if (metrics_ != nullptr) {
+    if (metrics_ != nullptr && job_.op == "grayscale") {
         metrics_->grayscale_process_seconds().Observe(outcome_.event.timings.kernel_seconds);
     }
     outcome_.event.width = image_.width;

@@ -166,10 +166,10 @@ TEST_CASE("process_job unknown operation fails", "[worker]") {
     Fixture f;
     f.put_input("tiny.jpg", read_test_file("hostile/17x17-420.jpg"));
     auto job = job_for("tiny.jpg", "out.jpg");
-    job.op = "sepia";
+    job.op = "posterize";
     const auto event = process_job(job, f.store, f.options, &f.metrics);
     CHECK(event.status == JobStatus::failed);
-    CHECK(starts_with(event.error, "operation failed: unknown operation 'sepia'"));
+    CHECK(starts_with(event.error, "operation failed: unknown operation 'posterize'"));
     CHECK(event.timings.fetch_seconds == 0);
 }
 

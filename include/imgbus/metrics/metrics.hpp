@@ -35,8 +35,15 @@ class Metrics {
     prometheus::Counter& grayscale_failures_total(const std::string& reason);
     prometheus::Counter& grayscale_reconnect_attempts_total();
 
-    // One worker stage of a job: fetch, decode, kernel, encode, store.
+    // One worker stage of a job: fetch, decode, kernel, encode, store. op is the job's
+    // operation, or "pipeline" for a job of several steps.
     prometheus::Histogram& job_stage_seconds(const std::string& op, const std::string& stage);
+    // The grayscale_* families above count grayscale jobs only; these count every operation.
+    prometheus::Histogram& job_queue_wait_seconds(const std::string& op);
+    prometheus::Counter& job_failures_total(const std::string& op, const std::string& reason);
+    // Kernel time of one operation run, all passes; each step of a pipeline counts under its
+    // own operation.
+    prometheus::Histogram& operation_seconds(const std::string& op);
     prometheus::Gauge& workers_busy();
 
     // Queue depth, refreshed from the broker before each scrape.
@@ -73,6 +80,9 @@ class Metrics {
     prometheus::Family<prometheus::Counter>* grayscale_failures_total_;
     prometheus::Family<prometheus::Counter>* grayscale_reconnect_attempts_total_;
     prometheus::Family<prometheus::Histogram>* job_stage_seconds_;
+    prometheus::Family<prometheus::Histogram>* job_queue_wait_seconds_;
+    prometheus::Family<prometheus::Counter>* job_failures_total_;
+    prometheus::Family<prometheus::Histogram>* operation_seconds_;
     prometheus::Family<prometheus::Gauge>* workers_busy_;
     prometheus::Family<prometheus::Gauge>* queue_messages_ready_;
     prometheus::Family<prometheus::Gauge>* queue_messages_unacked_;

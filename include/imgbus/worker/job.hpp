@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "imgbus/result.hpp"
 
@@ -34,6 +35,17 @@ struct ObjectRef {
     std::string key;
 };
 
+// One step of a pipeline job: an operation and its parameters.
+struct JobStep {
+    std::string op;
+    std::map<std::string, std::string> params;
+};
+
+// A job whose `op` is this runs its `steps` in order instead of one operation.
+inline constexpr std::string_view kPipelineOp = "pipeline";
+// The most steps a pipeline job may have.
+inline constexpr std::size_t kMaxJobSteps = 16;
+
 // One unit of work: run `op` on the input object with `threads` OpenMP threads and write the
 // result to the output object. The output key is fixed by the frontend, so a redelivered job
 // overwrites the same object instead of making a second one.
@@ -43,6 +55,8 @@ struct JobMessage {
     std::string batch;
     std::string op = "grayscale";
     std::map<std::string, std::string> params;  // op parameters, validated by the worker
+    // For op "pipeline": the steps, run in order on the decoded image; empty otherwise.
+    std::vector<JobStep> steps;
     int threads = 1;
     int passes = 1;
     int run = 1;  // 1-based repetition index within the batch
