@@ -183,7 +183,9 @@ http::FrontendOptions frontend_options(const ServeOptions& options, const Endpoi
 
 [[noreturn]] void fail(const std::string& message) {
     spdlog::error("{}", message);
-    spdlog::shutdown();
+    // Flush, not spdlog::shutdown(): destructors that run while the exception unwinds (the
+    // frontend's stop) still log, and a shut-down spdlog has no default logger to clone.
+    spdlog::default_logger()->flush();
     throw CLI::RuntimeError(1);
 }
 
