@@ -311,7 +311,11 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
             ? std::string(sigv4::kEmptySha256)
             : sha256_hex({reinterpret_cast<const char*>(request.body.data()), request.body.size()});
     headers = curl_slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
-    headers = curl_slist_append(headers, "Expect:");
+    // libcurl 7.88 signs an Expect header even when it then leaves it out (empty uploads), and a
+    // signed header missing from the request fails verification. So uploads send it explicitly.
+    if (!request.body.empty()) {
+        headers = curl_slist_append(headers, "Expect: 100-continue");
+    }
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
                                                                             &curl_slist_free_all);
 
@@ -332,6 +336,8 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
                      static_cast<curl_off_t>(options_.max_object_bytes));
     if (request.method == "HEAD") {
         curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
+    } else if (request.method == "PUT" && request.body.empty()) {
+        curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, "PUT");
     } else if (request.method == "PUT") {
         curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(handle, CURLOPT_READFUNCTION, on_read);

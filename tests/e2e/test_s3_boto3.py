@@ -172,6 +172,7 @@ def check_errors(s3):
 
 def main():
     imgbus_server.require_environment()
+    os.environ.setdefault("IMGBUS_AMQP", "127.0.0.1:0")  # the AMQP listener's port, where built
     server = Server("--workers", "0", "--fsync", "false").start()
     s3 = boto3_client(server)
     checks = Checks()

@@ -112,6 +112,7 @@ def check_rclone(tools, work):
 
 def main():
     imgbus_server.require_environment()
+    os.environ.setdefault("IMGBUS_AMQP", "127.0.0.1:0")  # the AMQP listener's port, where built
     server = Server("--workers", "0", "--fsync", "false").start()
     work = tempfile.mkdtemp(prefix="imgbus-s3-clients-")
     tools = Tools(server)

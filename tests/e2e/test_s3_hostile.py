@@ -3,6 +3,7 @@
 lengths, truncated and altered bodies, malformed XML, aws-chunked uploads signed chunk by chunk as
 AWS's streaming example does, and memory use under concurrent large transfers. After each attack
 the previously stored object must still be intact."""
+import os
 import concurrent.futures
 import hashlib
 import http.client
@@ -226,6 +227,7 @@ def check_flat_memory(server):
 
 def main():
     imgbus_server.require_environment()
+    os.environ.setdefault("IMGBUS_AMQP", "127.0.0.1:0")  # the AMQP listener's port, where built
     server = Server("--workers", "0", "--fsync", "false").start()
     checks = Checks()
     try:
