@@ -12,6 +12,7 @@
 #include "http_client.hpp"
 #include "imgbus/bench/bench.hpp"
 #include "imgbus/log.hpp"
+#include "progress.hpp"
 #include "scrape.hpp"
 
 namespace imgbus::bench {
@@ -180,6 +181,11 @@ Result<BenchOptions> prepare(BenchOptions options, bool output_given) {
     }
     if (auto lists = validate_lists(options); !lists) {
         return lists.error();
+    }
+    // Each step logs its own summary line, so per-request lines would only repeat it.
+    if (options.load.progress == ProgressMode::automatic &&
+        resolve_progress_mode(ProgressMode::automatic, stderr) == ProgressMode::lines) {
+        options.load.progress = ProgressMode::none;
     }
     LoadOptions probe = options.load;
     probe.count = 1;

@@ -182,6 +182,9 @@ std::string format_number(double value) {
     while (text.back() == '0') {
         text.pop_back();
     }
+    if (text.back() == '.') {
+        text.pop_back();
+    }
     return text;
 }
 

@@ -29,16 +29,28 @@ bool apply_job_json(const std::string& text, const std::string& job_id, FollowOu
     return true;
 }
 
+// Returns true when GET /api/jobs/{id} shows the job's final status.
+bool check_once(HttpClient& client, const std::string& job_id, Deadline deadline,
+                FollowOutcome& outcome) {
+    auto response = client.get("/api/jobs/" + job_id, deadline);
+    return response && response->status == 200 && apply_job_json(response->body, job_id, outcome);
+}
+
 // Returns true when the job reached a final status through the event stream.
-bool follow_events(const ServerUrl& url, const std::string& batch_id, const std::string& job_id,
+bool follow_events(HttpClient& client, const std::string& batch_id, const std::string& job_id,
                    Deadline deadline, FollowOutcome& outcome) {
     auto log = module_logger("bench");
-    EventStream stream(url);
+    EventStream stream(client.url());
     if (auto opened = stream.open("/api/events?batch=" + batch_id, deadline); !opened) {
         log->debug("job {}: no event stream ({}); polling instead", job_id, opened.error().message);
         return false;
     }
     outcome.followed_by = "events";
+    // A server that does not replay the batch's state on connect would never send an event for
+    // a job that ended before the subscription, so look once at the job after subscribing.
+    if (check_once(client, job_id, deadline, outcome)) {
+        return true;
+    }
     while (true) {
         auto event = stream.next(deadline);
         if (!event) {
@@ -100,7 +112,7 @@ FollowOutcome follow_job(HttpClient& client, const std::string& batch_id, const 
                          Deadline deadline, bool use_events) {
     FollowOutcome outcome;
     outcome.status = "queued";
-    if (use_events && follow_events(client.url(), batch_id, job_id, deadline, outcome)) {
+    if (use_events && follow_events(client, batch_id, job_id, deadline, outcome)) {
         return outcome;
     }
     follow_by_polling(client, job_id, deadline, outcome);

@@ -295,7 +295,7 @@ Result<SseEvent> EventStream::next(Deadline deadline) {
         parser_->get().body().size = sizeof chunk;
         stream_.expires_after(time_left(deadline));
         auto error = run_async(io_, [&](auto handler) {
-            beast_http::async_read(stream_, buffer_, *parser_, handler);
+            beast_http::async_read_some(stream_, buffer_, *parser_, handler);
         });
         if (error && error != beast_http::error::need_buffer) {
             return transport_error(error, url_, "event stream interrupted at");

@@ -103,6 +103,7 @@ TEST_CASE("number labels drop needless digits", "[bench]") {
     CHECK(format_number(0.25) == "0.25");
     CHECK(format_number(0.5) == "0.5");
     CHECK(format_number(3) == "3");
+    CHECK(format_number(0.999) == "1");
 }
 
 TEST_CASE("benchmark png has four drawn panels", "[bench]") {
