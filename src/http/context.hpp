@@ -28,6 +28,7 @@ struct FrontendContext {
 void add_jobs_routes(Router& router, FrontendContext& context);
 void add_info_routes(Router& router, FrontendContext& context);
 void add_asset_routes(Router& router);
+void add_benchmark_routes(Router& router, FrontendContext& context);
 
 // Maps a store failure to a response: 404 for a missing object, 503 otherwise.
 Response store_error_response(const Error& error, std::string_view what);

@@ -59,6 +59,7 @@ class Server : public std::enable_shared_from_this<Server> {
         context_.tracker = std::make_shared<JobTracker>(broker, store, metrics, tracker);
         add_jobs_routes(router_, context_);
         add_info_routes(router_, context_);
+        add_benchmark_routes(router_, context_);
         add_asset_routes(router_);
         router_.add_stream(beast_http::verb::get, "/api/events");
     }

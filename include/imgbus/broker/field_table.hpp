@@ -50,9 +50,11 @@ class FieldTable {
     void set(std::string name, FieldValue value);
     bool erase(std::string_view name);
 
-    const std::vector<FieldEntry>& entries() const { return entries_; }
-    std::size_t size() const { return entries_.size(); }
-    bool empty() const { return entries_.empty(); }
+    // Defined below FieldEntry: clang 14 rejects member bodies that use a vector of a type
+    // that is still incomplete at the end of the class.
+    const std::vector<FieldEntry>& entries() const;
+    std::size_t size() const;
+    bool empty() const;
 
     bool operator==(const FieldTable& other) const;
 
@@ -69,9 +71,11 @@ struct FieldValue {
                      Decimal, std::string, Bytes, Timestamp, FieldTable, FieldArray>;
 
     FieldValue() = default;
+    // The converting constructors are defined below FieldEntry, where every alternative is a
+    // complete type.
     template <class T>
-    requires std::is_constructible_v<Variant, T&&> FieldValue(T&& v) : value(std::forward<T>(v)) {}
-    FieldValue(const char* text) : value(std::string(text)) {}
+    requires std::is_constructible_v<Variant, T&&> FieldValue(T&& v);
+    FieldValue(const char* text);
 
     bool operator==(const FieldValue& other) const { return value == other.value; }
 
@@ -83,6 +87,15 @@ struct FieldEntry {
     FieldValue value;
     bool operator==(const FieldEntry&) const = default;
 };
+
+template <class T>
+requires std::is_constructible_v<FieldValue::Variant, T&&> FieldValue::FieldValue(T&& v)
+    : value(std::forward<T>(v)) {}
+inline FieldValue::FieldValue(const char* text) : value(std::string(text)) {}
+
+inline const std::vector<FieldEntry>& FieldTable::entries() const { return entries_; }
+inline std::size_t FieldTable::size() const { return entries_.size(); }
+inline bool FieldTable::empty() const { return entries_.empty(); }
 
 // Any integer alternative as int64 (clients send x-message-ttl as int8 to int64 or uint*);
 // nullopt for other types and for a uint64 above INT64_MAX.
