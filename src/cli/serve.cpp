@@ -388,7 +388,8 @@ void run_serve(const ServeOptions& options) {
               format_endpoint(amqp_bound->address().to_string(), amqp_bound->port()));
     log_credentials(credentials);
     run_until_signal(io, frontend, s3_server, amqp_server, pool, options.io_threads);
-    spdlog::shutdown();
+    // Flush, not spdlog::shutdown(): the listeners' destructors below still log.
+    spdlog::default_logger()->flush();
 }
 
 }  // namespace
