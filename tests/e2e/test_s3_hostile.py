@@ -8,7 +8,6 @@ import concurrent.futures
 import hashlib
 import http.client
 import socket
-import threading
 
 import imgbus_server
 from imgbus_server import Checks, Server
