@@ -3,6 +3,7 @@
 // reloads after a restart.
 #include <boost/asio/post.hpp>
 
+#include "batch_keys.hpp"
 #include "imgbus/log.hpp"
 #include "job_tracker.hpp"
 
@@ -52,7 +53,14 @@ Result<std::size_t> JobTracker::recover() {
     }
 
     std::size_t published = 0;
+    std::size_t still_queued = 0;
     for (const auto& job : unfinished) {
+        // A batch whose marker exists reached the durable job queue, which the broker replays
+        // on start; publishing it again would run each job twice.
+        if (store_.head_object(options_.bucket, published_marker_key(job.message.batch))) {
+            ++still_queued;
+            continue;
+        }
         broker::Message message;
         message.body = worker::to_json(job.message);
         message.message_id = job.message.id;
@@ -65,8 +73,9 @@ Result<std::size_t> JobTracker::recover() {
         metrics_.frontend_publish_total(job.message.op).Increment();
         ++published;
     }
-    log->info("recovered {} job records; published {} unfinished jobs again", keys->size(),
-              published);
+    log->info("recovered {} job records; {} unfinished jobs wait in the durable queue, {} were "
+              "published again",
+              keys->size(), still_queued, published);
     return published;
 }
 

@@ -3,6 +3,7 @@
 #include <boost/beast/http/field.hpp>
 #include <random>
 
+#include "batch_keys.hpp"
 #include "context.hpp"
 #include "imgbus/imaging/codec.hpp"
 #include "imgbus/log.hpp"
@@ -121,6 +122,17 @@ std::optional<Response> check_queue_room(FrontendContext& context, std::size_t c
     return std::nullopt;
 }
 
+// Records that every job of the batch reached the durable job queue, so that recovery after a
+// crash does not publish them a second time. Without the marker, recovery publishes the batch's
+// unfinished jobs again, which at worst runs a job twice into the same output key.
+void mark_batch_published(FrontendContext& context, const Batch& batch) {
+    const auto key = published_marker_key(batch.id);
+    if (auto marked = context.store.put_object(batch.input.object.bucket, key, {}); !marked) {
+        module_logger("http")->warn("batch {}: writing {} failed: {}", batch.id, key,
+                                    marked.error().message);
+    }
+}
+
 // Publishes every job. On the first failure the rest are marked failed and a 503 is returned.
 std::optional<Response> publish_batch(FrontendContext& context, const Batch& batch) {
     for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
@@ -208,6 +220,7 @@ Response post_jobs(FrontendContext& context, const Request& request) {
         }
     }
     if (auto failed = publish_batch(context, batch)) return *failed;
+    mark_batch_published(context, batch);
     module_logger("http")->info("batch {}: {} {}x{} {} jobs queued ({} op)", batch.id, input.format,
                                 input.width, input.height, batch.jobs.size(), params->op);
     return accepted_response(batch, *params);
