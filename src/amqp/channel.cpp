@@ -300,12 +300,16 @@ Result<void> Connection::handle_queue_method(Channel& channel, Method& method) {
         broker::DeleteOptions options{
             .if_unused = remove->if_unused, .if_empty = remove->if_empty, .owner = owner_};
         auto deleted = broker_.queue_delete(remove->queue, options);
-        if (!deleted) {
+        // RabbitMQ answers delete-ok with a count of 0 for a missing queue, where the spec
+        // says 404, and clients that delete before they declare rely on that.
+        const bool missing = !deleted && deleted.error().code == broker::Errc::queue_not_found;
+        if (!deleted && !missing) {
             return wrap(deleted.error());
         }
         if (!remove->no_wait) {
+            const std::size_t count = missing ? 0 : *deleted;
             send_method(channel.number,
-                        QueueDeleteOk{.message_count = static_cast<std::uint32_t>(*deleted)});
+                        QueueDeleteOk{.message_count = static_cast<std::uint32_t>(count)});
         }
         return {};
     }

@@ -150,10 +150,22 @@ def scenario_delete_if_empty(connection):
     return result
 
 
+def scenario_delete_missing_queue(connection):
+    """Clients delete a queue before declaring it; RabbitMQ answers delete-ok with 0."""
+    channel = connection.channel()
+    try:
+        answer = channel.queue_delete("cmp.never-declared")
+        result = {"closed": False, "message_count": answer.method.message_count}
+    except pika.exceptions.ChannelClosedByBroker as error:
+        result = {"closed": True, "code": error.reply_code}
+    result["connection open"] = connection.is_open
+    return result
+
+
 SCENARIOS = (scenario_redelivered_after_nack, scenario_redelivered_after_channel_close,
              scenario_mandatory_unroutable, scenario_confirm_nack_full_queue,
              scenario_x_death_after_ttl, scenario_passive_declare_missing,
-             scenario_delete_if_empty)
+             scenario_delete_if_empty, scenario_delete_missing_queue)
 
 
 def observe(scenario, port, user, password):
