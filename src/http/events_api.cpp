@@ -79,6 +79,16 @@ asio::awaitable<void> stream_events(boost::beast::tcp_stream& stream, const Requ
     set_closer([queue] { close_queue(queue); });
     log->debug("conn {}: event stream opened (batch filter '{}')", connection, batch);
 
+    // A client subscribes after its upload was answered, and a small job may finish before that,
+    // so a batch stream starts with the batch's current state. A change racing this replay is
+    // sent twice at worst, never lost, and the last event of each job is its latest state.
+    if (!batch.empty()) {
+        for (const auto& job : tracker.batch(batch)) {
+            push(queue, "event: job\ndata: " + dump_json(job_json(job)) + "\n\n",
+                 options.max_queued_events);
+        }
+    }
+
     stream.expires_after(options.write_timeout);
     auto [header_error, header_bytes] =
         co_await asio::async_write(stream, asio::buffer(kHeader), kNoThrow);
