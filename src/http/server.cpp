@@ -92,6 +92,9 @@ class Server : public std::enable_shared_from_this<Server> {
     tcp::acceptor acceptor_;
     std::atomic<bool> stopped_{false};
     std::atomic<std::size_t> open_sessions_{0};
+    // Event streams stay open for long, so they may use only a quarter of the connection limit;
+    // the rest stays free for uploads, the API and health checks.
+    std::atomic<std::size_t> open_streams_{0};
     std::uint64_t next_id_ = 1;  // used on the acceptor's strand only
     std::mutex slots_mutex_;
     std::map<std::uint64_t, Slot> slots_;
@@ -204,6 +207,13 @@ asio::awaitable<bool> Server::serve_one(beast::tcp_stream& stream, beast::flat_b
     stream.expires_after(context_.options.read_timeout);
     auto [header_error, header_bytes] =
         co_await beast_http::async_read_header(stream, buffer, parser, kNoThrow);
+    if (header_error == beast_http::error::body_limit) {
+        // Beast compares Content-Length with the body limit while it reads the header.
+        co_await write_error(stream, Status::payload_too_large, "payload_too_large",
+                             "request body exceeds the upload limit of " +
+                                 std::to_string(context_.options.max_upload_bytes) + " bytes");
+        co_return false;
+    }
     if (header_error) {
         if (is_malformed(header_error)) {
             log->debug("conn {}: malformed request header: {}", id, header_error.message());
@@ -227,8 +237,15 @@ asio::awaitable<bool> Server::serve_one(beast::tcp_stream& stream, beast::flat_b
         if (continue_error) co_return false;
     }
 
-    auto [body_error, body_bytes] =
-        co_await beast_http::async_read(stream, buffer, parser, kNoThrow);
+    // The read timeout limits the silence between two pieces of the body, not the whole upload,
+    // so that a large upload over a slow link still arrives.
+    boost::system::error_code body_error;
+    while (!body_error && !parser.is_done()) {
+        stream.expires_after(context_.options.read_timeout);
+        auto [read_error, read_bytes] =
+            co_await beast_http::async_read_some(stream, buffer, parser, kNoThrow);
+        body_error = read_error;
+    }
     if (body_error == beast_http::error::body_limit) {
         co_await write_error(stream, Status::payload_too_large, "payload_too_large",
                              "request body exceeds the upload limit of " +
@@ -247,6 +264,20 @@ asio::awaitable<bool> Server::serve_one(beast::tcp_stream& stream, beast::flat_b
     auto started = std::chrono::steady_clock::now();
     auto match = router_.match(request.method(), target_path(request.target()));
     if (match.stream && match.status == Status::ok) {
+        const std::size_t max_streams =
+            std::max<std::size_t>(1, context_.options.max_connections / 4);
+        if (open_streams_.fetch_add(1) >= max_streams) {
+            --open_streams_;
+            co_await write_error(stream, Status::service_unavailable, "unavailable",
+                                 std::to_string(max_streams) +
+                                     " event streams are open, the most this server allows; "
+                                     "retry later or poll GET /api/batches/{id}");
+            co_return false;
+        }
+        struct StreamSlot {
+            std::atomic<std::size_t>& count;
+            ~StreamSlot() { --count; }
+        } slot{open_streams_};
         set_closer(id, {}, true);
         co_await stream_events(
             stream, request, *context_.tracker,
