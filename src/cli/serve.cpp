@@ -37,7 +37,7 @@ struct ServeOptions {
     int max_runs = 20;
     std::size_t queue_max_length = 10'000;
     std::uint64_t max_upload_mib = 64;
-    std::uint64_t max_megapixels = 100;
+    std::uint64_t max_pixels = 100'000'000;
     int retry_after_seconds = 2;
     bool fsync = true;
     std::string log_level = "info";
@@ -102,11 +102,11 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
         ->check(CLI::Range(1, 4096))
         ->capture_default_str();
     command
-        .add_option("--max-megapixels", options.max_megapixels,
-                    "largest image, in "
-                    "megapixels (width x height / 10^6)")
-        ->envname("IMGBUS_MAX_MEGAPIXELS")
-        ->check(CLI::Range(1, 4000))
+        .add_option("--max-pixels", options.max_pixels,
+                    "largest image, in pixels (width x height), checked from the header before "
+                    "decoding")
+        ->envname("IMGBUS_MAX_PIXELS")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{4'000'000'000}))
         ->capture_default_str();
     command
         .add_option("--retry-after", options.retry_after_seconds,
@@ -153,7 +153,7 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
 
 imaging::DecodeLimits decode_limits(const ServeOptions& options) {
     imaging::DecodeLimits limits;
-    limits.max_pixels = options.max_megapixels * 1'000'000;
+    limits.max_pixels = options.max_pixels;
     return limits;
 }
 
