@@ -16,18 +16,31 @@ namespace {
 
 namespace beast_http = boost::beast::http;
 
+// A choice parameter shows its words and the default word instead of a numeric range.
+nlohmann::json param_json(const imaging::ParamSpec& param) {
+    using Type = imaging::ParamSpec::Type;
+    if (param.type == Type::choice) {
+        const auto index = static_cast<std::size_t>(param.default_value);
+        return {{"name", param.name},
+                {"type", "choice"},
+                {"default", index < param.choices.size() ? param.choices[index] : ""},
+                {"choices", param.choices},
+                {"description", param.description}};
+    }
+    return {{"name", param.name},
+            {"type", param.type == Type::integer ? "integer" : "number"},
+            {"default", param.default_value},
+            {"min", param.min_value},
+            {"max", param.max_value},
+            {"description", param.description}};
+}
+
 Response get_operations() {
     nlohmann::json operations = nlohmann::json::array();
     for (const auto* operation : imaging::OperationRegistry::global().list()) {
         nlohmann::json params = nlohmann::json::array();
         for (const auto& param : operation->params) {
-            bool integer = param.type == imaging::ParamSpec::Type::integer;
-            params.push_back({{"name", param.name},
-                              {"type", integer ? "integer" : "number"},
-                              {"default", param.default_value},
-                              {"min", param.min_value},
-                              {"max", param.max_value},
-                              {"description", param.description}});
+            params.push_back(param_json(param));
         }
         operations.push_back({{"name", operation->name},
                               {"description", operation->description},

@@ -85,6 +85,7 @@ Batch plan_batch(const JobParams& params, const InputInfo& input, const std::str
             message.batch = batch.id;
             message.op = params.op;
             message.params = params.op_params;
+            for (const auto& step : params.steps) message.steps.push_back({step.op, step.params});
             message.threads = threads;
             message.passes = params.passes;
             message.run = run;
@@ -172,10 +173,12 @@ Response accepted_response(const Batch& batch, const JobParams& params) {
                         {"status", "queued"},
                         {"url", "/api/jobs/" + job.message.id}});
     }
-    auto response = json_response(Status::accepted, {{"batch", batch.id},
-                                                     {"op", params.op},
-                                                     {"input", input_json(batch.input)},
-                                                     {"jobs", std::move(jobs)}});
+    nlohmann::json body = {{"batch", batch.id},
+                           {"op", params.op},
+                           {"input", input_json(batch.input)},
+                           {"jobs", std::move(jobs)}};
+    if (!params.steps.empty()) body["pipeline"] = imaging::format_pipeline(params.steps);
+    auto response = json_response(Status::accepted, std::move(body));
     response.set(beast_http::field::location, "/api/batches/" + batch.id);
     return response;
 }

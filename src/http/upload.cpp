@@ -87,6 +87,38 @@ Result<std::vector<int>> parse_thread_list(std::string_view text, int max_thread
     return threads;
 }
 
+// Fills op and steps from the op field and the loose parameter fields: one step takes its
+// parameters from both (a name given twice is an error); several steps take none from fields.
+Result<void> resolve_operation(const std::string& op_text, JobParams& params,
+                               const imaging::OperationRegistry& registry) {
+    auto steps = imaging::parse_pipeline(op_text);
+    if (!steps) return bad_parameter("op: " + steps.error().message);
+    if (steps->size() == 1) {
+        auto& step = steps->front();
+        for (auto& [name, value] : params.op_params) {
+            if (!step.params.emplace(name, value).second) {
+                return bad_parameter("parameter '" + name +
+                                     "' is given both in op and as a field; give it once");
+            }
+        }
+        auto validated = registry.validate(step.op, step.params);
+        if (!validated) return bad_parameter(validated.error().message);
+        params.op = step.op;
+        params.op_params = std::move(step.params);
+        return {};
+    }
+    if (!params.op_params.empty()) {
+        return bad_parameter("field '" + params.op_params.begin()->first +
+                             "' is not a job parameter; with several steps in op, put each "
+                             "parameter in its step, as in resize:width=800,sharpen:amount=1.5");
+    }
+    auto validated = registry.validate_pipeline(*steps);
+    if (!validated) return bad_parameter(validated.error().message);
+    params.op = "pipeline";
+    params.steps = std::move(*steps);
+    return {};
+}
+
 }  // namespace
 
 Result<Upload> read_upload(const Request& request) {
@@ -123,9 +155,10 @@ Result<JobParams> parse_job_params(const std::map<std::string, std::string>& fie
                                    const JobLimits& limits,
                                    const imaging::OperationRegistry& registry) {
     JobParams params;
+    std::string op_text = params.op;
     for (const auto& [name, value] : fields) {
         if (name == "op") {
-            params.op = value;
+            op_text = value;
         } else if (name == "threads") {
             auto threads = parse_thread_list(value, limits.max_threads_per_job);
             if (!threads) return threads.error();
@@ -150,8 +183,9 @@ Result<JobParams> parse_job_params(const std::map<std::string, std::string>& fie
                              " jobs; the maximum per upload is " +
                              std::to_string(limits.max_jobs_per_upload));
     }
-    auto validated = registry.validate(params.op, params.op_params);
-    if (!validated) return bad_parameter(validated.error().message);
+    if (auto resolved = resolve_operation(op_text, params, registry); !resolved) {
+        return resolved.error();
+    }
     return params;
 }
 

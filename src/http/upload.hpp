@@ -33,7 +33,8 @@ struct JobLimits {
 
 // The validated parameters of an upload.
 struct JobParams {
-    std::string op = "grayscale";
+    std::string op = "grayscale";  // "pipeline" when steps holds several steps
+    std::vector<imaging::PipelineStep> steps;
     std::vector<int> threads{1};
     int runs = 1;
     int passes = 1;
@@ -41,7 +42,9 @@ struct JobParams {
 };
 
 // Checks op, threads, runs, passes and the operation's own parameters; fails with bad_parameter
-// and a message naming the value and the allowed range.
+// and a message naming the value and the allowed range. op is one operation name or the
+// pipeline syntax of imaging::parse_pipeline ("resize:width=800,sharpen:amount=1.5,grayscale");
+// further fields are parameters of a single operation, and every step is validated here.
 Result<JobParams> parse_job_params(const std::map<std::string, std::string>& fields,
                                    const JobLimits& limits,
                                    const imaging::OperationRegistry& registry);
