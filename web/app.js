@@ -91,7 +91,25 @@ function selectedOperation() {
     return state.operations.find((operation) => operation.name === byId('op').value);
 }
 
+// A <select> of the words of a choice parameter, the default chosen.
+function choiceInput(param) {
+    const select = document.createElement('select');
+    select.id = `param-${param.name}`;
+    select.name = param.name;
+    for (const choice of param.choices || []) {
+        const option = document.createElement('option');
+        option.value = choice;
+        option.textContent = choice;
+        option.selected = choice === param.default;
+        select.append(option);
+    }
+    return select;
+}
+
 function paramInput(param) {
+    if (param.type === 'choice') {
+        return choiceInput(param);
+    }
     const input = document.createElement('input');
     input.id = `param-${param.name}`;
     input.name = param.name;
@@ -134,7 +152,8 @@ function renderOperationParams() {
         label.textContent = param.name;
         const input = paramInput(param);
         field.append(label, input);
-        const range = param.min !== undefined && param.max !== undefined ? ` (${param.min} to ${param.max})` : '';
+        const range = param.type === 'choice' ? ''
+            : param.min !== undefined && param.max !== undefined ? ` (${param.min} to ${param.max})` : '';
         if (param.description || range) {
             const hint = document.createElement('p');
             hint.className = 'hint';
@@ -237,12 +256,16 @@ async function submitBatch(event) {
 
     const data = new FormData();
     data.append('image', state.file, state.file.name);
-    data.append('op', byId('op').value || 'grayscale');
+    // A pipeline carries its parameters in its steps; the server validates every step.
+    const pipeline = byId('pipeline') ? byId('pipeline').value.trim() : '';
+    data.append('op', pipeline || byId('op').value || 'grayscale');
     data.append('threads', request.threads.join(','));
     data.append('runs', String(request.runs));
     data.append('passes', String(request.passes));
-    for (const input of byId('op-params-list').querySelectorAll('input')) {
-        data.append(input.name, input.type === 'checkbox' ? String(input.checked) : input.value);
+    if (!pipeline) {
+        for (const input of byId('op-params-list').querySelectorAll('input, select')) {
+            data.append(input.name, input.type === 'checkbox' ? String(input.checked) : input.value);
+        }
     }
 
     const button = byId('submit');
