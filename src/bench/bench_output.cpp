@@ -138,7 +138,7 @@ Result<void> publish_report(const BenchReport& report, const std::string& url) {
     }
     if (response->status / 100 != 2) {
         return Error{std::make_error_code(std::errc::operation_not_supported),
-                     "PUT /api/benchmarks/latest answered " + std::to_string(response->status) +
+                     "PUT /api/benchmarks/latest returned " + std::to_string(response->status) +
                          ": " + response->body.substr(0, 200)};
     }
     return {};

@@ -202,6 +202,7 @@ void draw_text(cairo_t* cr, const std::string& text, double x, double y, double 
 void draw_line_chart(cairo_t* cr, const Rect& frame, const LineChart& chart) {
     const Rect area = plot_area(frame, 70);
     draw_frame_labels(cr, frame, chart.title, chart.x_label, chart.y_label);
+
     const double y_max = draw_y_grid(cr, area, max_y(chart) * 1.08);
     const double x_max = chart.x_ticks.empty()
                              ? 1
@@ -214,6 +215,7 @@ void draw_line_chart(cairo_t* cr, const Rect& frame, const LineChart& chart) {
         cairo_stroke(cr);
         draw_text(cr, format_number(tick), x, area.y + area.height + 22, kTickSize, 0.5);
     }
+
     bool any_point = false;
     std::vector<std::string> names;
     std::vector<Color> colors;
@@ -225,6 +227,7 @@ void draw_line_chart(cairo_t* cr, const Rect& frame, const LineChart& chart) {
         colors.push_back(series.color);
         dashed.push_back(series.dashed);
     }
+
     draw_axes(cr, area);
     if (!any_point || max_y(chart) <= 0) {
         draw_no_data(cr, area);
@@ -240,12 +243,14 @@ void draw_bar_chart(cairo_t* cr, const Rect& frame, const BarChart& chart) {
     area.height -= 22;
     draw_frame_labels(cr, frame, chart.title, chart.x_label, chart.y_label);
     draw_legend_row(cr, area.x + area.width / 2, frame.y + 54, chart.bar_names, chart.bar_colors);
+
     double max_value = 0;
     for (const auto& group : chart.groups) {
         for (double value : group.values) {
             max_value = std::max(max_value, value);
         }
     }
+
     const double y_max = draw_y_grid(cr, area, max_value * 1.1);
     const double slot =
         area.width / static_cast<double>(std::max<std::size_t>(chart.groups.size(), 1));
@@ -273,6 +278,7 @@ void draw_bar_chart(cairo_t* cr, const Rect& frame, const BarChart& chart) {
                       area.y + area.height + 18 + 15 * static_cast<double>(line), 11, 0.5);
         }
     }
+
     draw_axes(cr, area);
     if (chart.groups.empty() || max_value <= 0) {
         draw_no_data(cr, area);

@@ -74,7 +74,7 @@ void follow_by_polling(HttpClient& client, const std::string& job_id, Deadline d
         if (!response) {
             outcome.problem = response.error().message;
         } else if (response->status != 200) {
-            outcome.problem = "GET /api/jobs/" + job_id + " answered " +
+            outcome.problem = "GET /api/jobs/" + job_id + " returned " +
                               std::to_string(response->status) + ": " +
                               response->body.substr(0, 200);
         } else if (apply_job_json(response->body, job_id, outcome)) {

@@ -10,7 +10,7 @@
 
 namespace imgbus::bench {
 
-// How following one job ended.
+// The result of following one job.
 struct FollowOutcome {
     std::string status;       // last status seen; done or failed when the job finished
     std::string error;        // the job's error message when it failed

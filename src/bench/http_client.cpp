@@ -54,6 +54,40 @@ Error url_error(std::string_view text, std::string_view why) {
                      "; write http://HOST:PORT such as http://127.0.0.1:8080"};
 }
 
+// Reads "HOST[:PORT]" or "[IPV6][:PORT]" into url; text is the whole URL, for messages.
+Result<void> parse_authority(std::string_view text, std::string_view authority, ServerUrl& url) {
+    if (authority.starts_with('[')) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return url_error(text, "an IPv6 host needs a closing ']'");
+        }
+        url.host = std::string(authority.substr(1, close - 1));
+        authority.remove_prefix(close + 1);
+    } else {
+        const auto colon = authority.find(':');
+        url.host = std::string(authority.substr(0, colon));
+        authority.remove_prefix(colon == std::string_view::npos ? authority.size() : colon);
+    }
+    if (url.host.empty()) {
+        return url_error(text, "no host");
+    }
+    if (authority.empty()) {
+        return {};
+    }
+
+    const auto port = authority.substr(1);
+    const bool digits =
+        !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c));
+        });
+    if (authority.front() != ':' || !digits || std::stoi(std::string(port)) == 0 ||
+        std::stoi(std::string(port)) > 65535) {
+        return url_error(text, "the port must be a number 1..65535");
+    }
+    url.port = std::string(port);
+    return {};
+}
+
 // Resolves the host and connects, both bounded by the deadline.
 error_code connect_stream(asio::io_context& io, beast::tcp_stream& stream, const ServerUrl& url,
                           Deadline deadline) {
@@ -112,9 +146,9 @@ Result<ServerUrl> parse_server_url(std::string_view text) {
     if (!text.starts_with(scheme)) {
         return url_error(text, "it must start with http://");
     }
-    std::string_view rest = text.substr(scheme.size());
+
+    const std::string_view rest = text.substr(scheme.size());
     const auto slash = rest.find('/');
-    std::string_view authority = rest.substr(0, slash);
     ServerUrl url;
     if (slash != std::string_view::npos) {
         url.base_path = std::string(rest.substr(slash));
@@ -122,31 +156,8 @@ Result<ServerUrl> parse_server_url(std::string_view text) {
             url.base_path.pop_back();
         }
     }
-    if (authority.starts_with('[')) {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return url_error(text, "an IPv6 host needs a closing ']'");
-        }
-        url.host = std::string(authority.substr(1, close - 1));
-        authority.remove_prefix(close + 1);
-    } else {
-        const auto colon = authority.find(':');
-        url.host = std::string(authority.substr(0, colon));
-        authority.remove_prefix(colon == std::string_view::npos ? authority.size() : colon);
-    }
-    if (url.host.empty()) {
-        return url_error(text, "no host");
-    }
-    if (!authority.empty()) {
-        const auto port = authority.substr(1);
-        const bool digits =
-            !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
-                return std::isdigit(static_cast<unsigned char>(c));
-            });
-        if (authority.front() != ':' || !digits || std::stoi(std::string(port)) > 65535) {
-            return url_error(text, "the port must be a number 1..65535");
-        }
-        url.port = std::string(port);
+    if (auto parsed = parse_authority(text, rest.substr(0, slash), url); !parsed) {
+        return parsed.error();
     }
     return url;
 }
@@ -167,7 +178,7 @@ Result<HttpResponse> HttpClient::request(beast_http::verb method, std::string_vi
                                          Deadline deadline) {
     const bool reused = connected_;
     auto response = exchange(method, target, body, content_type, deadline);
-    // A kept-alive connection that the server closed while idle fails before any answer; the
+    // A kept-alive connection that the server closed while idle fails before any response; the
     // request never reached the server, so one more attempt on a new connection is safe.
     if (!response && reused && is_stale_connection(response.error().code)) {
         close();
@@ -275,7 +286,7 @@ Result<void> EventStream::open(std::string_view target, Deadline deadline) {
     const auto type = header[beast_http::field::content_type];
     if (header.result_int() != 200 || !type.starts_with("text/event-stream")) {
         return Error{std::make_error_code(std::errc::protocol_not_supported),
-                     "GET " + std::string(target) + " answered " +
+                     "GET " + std::string(target) + " returned " +
                          std::to_string(header.result_int()) + " " + std::string(type) +
                          " instead of a text/event-stream"};
     }

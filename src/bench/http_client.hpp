@@ -77,7 +77,7 @@ class EventStream {
   public:
     explicit EventStream(ServerUrl url);
 
-    // Sends the request and reads the header; fails unless the answer is 200 text/event-stream.
+    // Sends the request and reads the header; fails unless the response is 200 text/event-stream.
     Result<void> open(std::string_view target, Deadline deadline);
     // The next event. Fails with std::errc::timed_out at the deadline and with
     // boost::beast::http::error::end_of_stream when the server ends the stream.

@@ -62,7 +62,7 @@ std::optional<double> note_rejection(const Result<HttpResponse>& response, Reque
     }
     result.http_status = response->status;
     result.reason = "http_" + std::to_string(response->status);
-    result.message = "POST /api/jobs answered " + std::to_string(response->status) + ": " +
+    result.message = "POST /api/jobs returned " + std::to_string(response->status) + ": " +
                      server_message(*response);
     return parse_retry_after(response->header("retry-after"), std::chrono::system_clock::now());
 }
@@ -102,13 +102,13 @@ std::optional<HttpResponse> upload_with_retries(RunContext& run, HttpClient& cli
     }
 }
 
-// Reads the batch and job ids of a 202 answer.
+// Reads the batch and job ids of a 202 response.
 bool read_accepted(const HttpResponse& response, RequestResult& result) {
     const auto body = nlohmann::json::parse(response.body, nullptr, false);
     if (!body.is_object() || !body.contains("jobs") || !body["jobs"].is_array() ||
         body["jobs"].empty() || !body["jobs"][0].is_object()) {
         result.reason = "protocol";
-        result.message = "the 202 answer has no jobs list: " + response.body.substr(0, 200);
+        result.message = "the 202 response has no jobs list: " + response.body.substr(0, 200);
         return false;
     }
     result.batch_id = body.value("batch", "");
@@ -116,7 +116,8 @@ bool read_accepted(const HttpResponse& response, RequestResult& result) {
     result.job_status = body["jobs"][0].value("status", "queued");
     if (result.batch_id.empty() || result.job_id.empty()) {
         result.reason = "protocol";
-        result.message = "the 202 answer lacks a batch or job id: " + response.body.substr(0, 200);
+        result.message =
+            "the 202 response lacks a batch or job id: " + response.body.substr(0, 200);
         return false;
     }
     return true;

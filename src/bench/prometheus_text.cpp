@@ -12,7 +12,7 @@ Error parse_error(std::size_t line_number, std::string_view line, std::string_vi
     return Error{std::make_error_code(std::errc::invalid_argument),
                  "invalid /metrics line " + std::to_string(line_number) + " '" +
                      std::string(line.substr(0, 120)) + "': " + std::string(why) +
-                     "; the server must answer in the Prometheus text format 0.0.4"};
+                     "; the server must respond in the Prometheus text format 0.0.4"};
 }
 
 bool is_name_char(char c, bool first) {

@@ -27,7 +27,7 @@ struct BackoffPolicy {
 double backoff_seconds(const BackoffPolicy& policy, int retry, std::optional<double> retry_after,
                        double jitter);
 
-// Whether an upload answered with this status is worth another attempt.
+// Whether an upload rejected with this status is worth another attempt.
 bool is_retryable_status(int status);
 
 }  // namespace imgbus::bench

@@ -14,7 +14,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kScrapeTimeout = std::chrono::seconds(10);
 constexpr std::string_view kJobQueue = "imgbus.jobs";
 
-// Messages in the job queue, or nothing when the answer has no such queue.
+// Messages in the job queue, or nothing when the response lists no such queue.
 std::optional<double> job_queue_messages(const HttpResponse& response) {
     const auto queues = nlohmann::json::parse(response.body, nullptr, false);
     if (!queues.is_array()) {
@@ -59,7 +59,7 @@ std::optional<std::vector<Sample>> scrape_metrics(HttpClient& client) {
         return std::nullopt;
     }
     if (response->status != 200) {
-        log->warn("GET /metrics answered {}; the server-side breakdown stays empty",
+        log->warn("GET /metrics returned {}; the server-side breakdown stays empty",
                   response->status);
         return std::nullopt;
     }

@@ -22,7 +22,7 @@ ServerBreakdown breakdown_between(const std::vector<Sample>& before,
 // Jobs of `op` whose final event the frontend has counted.
 double processed_jobs(const std::vector<Sample>& samples, const std::string& op);
 
-// Waits until the job queue (imgbus.jobs in GET /api/queues) holds no message, for at most
+// Waits until the job queue (imgbus.jobs in GET /api/queues) contains no message, for at most
 // timeout_seconds. Returns false on a timeout or when the server has no queue API.
 bool wait_for_empty_queue(HttpClient& client, double timeout_seconds);
 

@@ -50,6 +50,7 @@ void run_bench_command(const bench::BenchOptions& given, bool output_given) {
         fail(report.error().message);
     }
     print_steps(*report);
+
     auto written = bench::write_bench_outputs(*report, options->output);
     if (!written) {
         fail(written.error().message);
@@ -57,11 +58,13 @@ void run_bench_command(const bench::BenchOptions& given, bool output_given) {
     for (const auto& path : *written) {
         std::cout << "wrote " << path << "\n";
     }
+
     if (options->publish) {
         if (auto published = bench::publish_report(*report, options->load.url); !published) {
             spdlog::warn("the web UI will not show this run: {}", published.error().message);
         }
     }
+
     int succeeded = 0;
     for (const auto& step : report->steps) {
         succeeded += step.summary.succeeded;

@@ -36,6 +36,8 @@ TEST_CASE("server url errors name the fix", "[bench]") {
     CHECK_FALSE(parse_server_url("http://[::1:8080").ok());
     CHECK_FALSE(parse_server_url("http://host:99999").ok());
     CHECK_FALSE(parse_server_url("http://host:12ab").ok());
+    CHECK_FALSE(parse_server_url("http://host:0").ok());
+    CHECK_FALSE(parse_server_url("http://host:").ok());
     auto no_scheme = parse_server_url("localhost");
     REQUIRE_FALSE(no_scheme.ok());
     CHECK_THAT(no_scheme.error().message, Catch::Contains("http://HOST:PORT"));

@@ -23,7 +23,7 @@ namespace beast_http = boost::beast::http;
 
 namespace {
 
-// Answers each request on its own connection (Connection: close): the first `rejections`
+// Responds to each request on its own connection (Connection: close): the first `rejections`
 // uploads get 503 with Retry-After: 1, later ones 202; the event stream is absent (404), so the
 // client polls, and the job is done at the first poll.
 class ScriptedServer {

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """End to end: `imgbus load` and `imgbus bench` against a real `imgbus serve` on a free loopback
-port. Checks that the client's results match the server's /metrics, that 503 answers are retried
-after Retry-After, that --min-success sets the exit status, and that the benchmark PNG, JSON and
+port. Checks that the client's results match the server's /metrics, that uploads rejected with 503
+are retried after Retry-After, that --min-success sets the exit status, and that the benchmark PNG, JSON and
 CSV are written and the PNG's panels are drawn."""
 import csv
 import json
@@ -9,6 +9,8 @@ import os
 import re
 import subprocess
 import tempfile
+import urllib.error
+import urllib.request
 
 import imgbus_server
 from imgbus_server import Checks, Server
@@ -94,7 +96,8 @@ def check_unreachable_server(workdir):
 
 
 def slow_tiny_server():
-    """A server whose job queue holds one message and whose jobs are slow, so uploads overflow."""
+    """A server whose job queue has room for one message and whose jobs are slow, so uploads
+    overflow."""
     return Server("--workers", "1", "--queue-max-length", "1", "--retry-after", "1",
                   "--max-passes", "2000").start()
 
@@ -110,7 +113,7 @@ def check_503_retried_with_backoff(workdir):
         assert code == 0, f"imgbus load exited {code}:\n{out}\n{err}"
         report = load_json(report_path)
         retried = [r for r in report["requests"] if r["attempts"] > 1]
-        assert retried, f"no upload was answered 503; the test server is not saturated: {out}"
+        assert retried, f"no upload was rejected with 503; the test server is not saturated: {out}"
         for r in retried:
             # Every retry waited at least the server's Retry-After of 1 s.
             assert r["retry_wait_seconds"] >= r["attempts"] - 1 - 1e-6, r
@@ -176,16 +179,41 @@ def check_bench_thread_sweep(server, workdir):
         assert step["succeeded"] == step["count"], step
         assert step["server"]["scraped"], step
         assert step["server"]["processed"] == step["count"], step
-        assert step["server"]["total_ms_avg"] > 0 and step["server"]["process_ms_avg"] > 0, step
+        assert step["server"]["total_ms_avg"] > 0, step
+        assert step["server"]["process_ms_avg"] > 0, step
     assert [p["threads"] for p in report["speedup"]] == [1, 2], report["speedup"]
     assert report["speedup"][0]["speedup"] == 1.0, report["speedup"]
     processed = metric_sum(server, "frontend_processed_total", op="grayscale") - before
     assert processed == sum(s["succeeded"] for s in steps) == 8, processed
 
+    published = server.get_json("/api/benchmarks/latest")
+    assert published["generated_at"] == report["generated_at"], published
+    assert published["steps"] == report["steps"], "the server holds another report"
+
     with open(os.path.join(workdir, "sweep.csv")) as file:
         rows = list(csv.DictReader(file))
     assert [(int(r["threads"]), int(r["count"])) for r in rows] == [(1, 1), (1, 3), (2, 1), (2, 3)]
     assert all(float(r["latency_avg_ms"]) > 0 for r in rows), rows
+
+
+def put_json(server, path, body):
+    request = urllib.request.Request(server.url + path, data=body, method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def check_benchmark_route_validates(server, workdir):
+    status, body = put_json(server, "/api/benchmarks/latest", b'{"steps": 3}')
+    assert status == 400, (status, body)
+    assert "imgbus-bench/1" in body["message"], body
+    status, body = put_json(server, "/api/benchmarks/latest", b"not json")
+    assert status == 400, (status, body)
+    status, body = put_json(server, "/api/benchmarks/latest", b" " * (5 << 20))
+    assert status == 413, (status, body)
 
 
 def check_bench_safer(server, workdir):
@@ -199,7 +227,8 @@ def check_bench_safer(server, workdir):
         ink = ink_fraction(png, *panel)
         assert 0.01 < ink < 0.6, f"panel {panel} has {ink:.3f} ink; it looks blank or filled"
     settings = load_json(os.path.join(workdir, "benchmark_safe.json"))["settings"]
-    assert settings["safer"] and settings["concurrency"] == 2, settings
+    assert settings["safer"], settings
+    assert settings["concurrency"] == 2, settings
     assert settings["delay_seconds"] >= 0.5, settings
 
 
@@ -220,6 +249,7 @@ def main():
         checks.run("load polling fallback", check_polling_fallback, server, workdir)
         checks.run("bench thread sweep", check_bench_thread_sweep, server, workdir)
         checks.run("bench safer mode", check_bench_safer, server, workdir)
+        checks.run("benchmark route validates", check_benchmark_route_validates, server, workdir)
     finally:
         server.cleanup()
     checks.run("load unreachable server", check_unreachable_server, workdir)

@@ -10,7 +10,7 @@
 
 namespace imgbus::bench {
 
-// How `imgbus load` shows progress: a redrawn bar on a terminal, a plain line per step otherwise.
+// Progress display of `imgbus load`: a bar redrawn on a terminal, plain lines otherwise.
 enum class ProgressMode { automatic, bar, lines, none };
 
 // One load run: `count` uploads of the same image, at most `concurrency` in flight, each followed
@@ -22,7 +22,7 @@ struct LoadOptions {
     int concurrency = 1;
     double delay_seconds = 0;  // between the starts of two requests
     double timeout_seconds = 60;
-    int retries = 3;  // further attempts of an upload answered 429, 502, 503 or 504
+    int retries = 3;  // further attempts of an upload rejected with 429, 502, 503 or 504
     int threads = 1;  // OpenMP threads of each job
     int passes = 1;
     std::string op = "grayscale";
@@ -47,7 +47,7 @@ struct RequestResult {
     bool ok = false;
     std::string reason;   // empty when ok, else http_<status>, connection, timeout, job_failed
     std::string message;  // what went wrong, from the client or the server
-    int http_status = 0;  // of the last upload attempt, 0 when none was answered
+    int http_status = 0;  // of the last upload attempt, 0 when no response arrived
     int attempts = 0;
     double retry_wait_seconds = 0;
     std::string batch_id;
