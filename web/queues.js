@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The queue panel: depth, consumers and message rates of the broker queues from /api/queues.
+// The queue panel: depth, consumers and message rates of the broker queues from /api/ui/queues,
+// the read-only copy of /api/queues that needs no management credentials.
 'use strict';
 
 const QUEUE_REFRESH_MS = 2000;
@@ -94,7 +95,7 @@ async function refreshQueues() {
         return;
     }
     try {
-        renderQueues(await fetchJson('/api/queues'));
+        renderQueues(await fetchJson('/api/ui/queues'));
     } catch (err) {
         const panel = byId('queue-panel');
         const line = document.createElement('p');

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <mutex>
@@ -10,6 +11,8 @@
 #include "router.hpp"
 
 namespace imgbus::http {
+
+struct ManagementState;
 
 // What the request handlers share: the services, the options and the job table.
 struct FrontendContext {
@@ -22,6 +25,10 @@ struct FrontendContext {
 
     std::mutex probe_mutex;
     ReadinessProbe readiness_probe;
+
+    // Set by an operator (POST /api/admin/intake, an ordered restart): uploads answer 503.
+    std::atomic<bool> intake_paused{false};
+    std::shared_ptr<ManagementState> management;  // created by add_management_routes
 };
 
 // Each adds its routes to the router; the handlers keep a reference to the context.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Read-only routes: operations, configuration, queues, metrics, health and the web UI assets.
+// Read-only routes: operations, configuration, metrics, health and the web UI assets.
 #include <boost/beast/http/field.hpp>
 #include <thread>
 
@@ -62,29 +62,6 @@ Response get_config(const FrontendContext& context) {
                                         {"max_runs", options.max_runs},
                                         {"max_passes", options.max_passes},
                                         {"max_jobs_per_upload", options.max_jobs_per_upload}}}});
-}
-
-// The queue object of RabbitMQ's management API, for the fields the broker tracks.
-nlohmann::json queue_json(const broker::QueueStats& stats) {
-    return {{"name", stats.name},
-            {"vhost", "/"},
-            {"durable", stats.durable},
-            {"messages", stats.messages_ready + stats.messages_unacknowledged},
-            {"messages_ready", stats.messages_ready},
-            {"messages_unacknowledged", stats.messages_unacknowledged},
-            {"consumers", stats.consumers},
-            {"arguments", {{"x-max-length", stats.max_length_messages}}},
-            {"message_stats",
-             {{"publish", stats.published_total},
-              {"deliver_get", stats.delivered_total},
-              {"ack", stats.acked_total},
-              {"redeliver", stats.redelivered_total}}}};
-}
-
-Response get_queues(FrontendContext& context) {
-    nlohmann::json queues = nlohmann::json::array();
-    for (const auto& stats : context.broker.list_queues()) queues.push_back(queue_json(stats));
-    return json_response(Status::ok, queues);
 }
 
 Response get_metrics(FrontendContext& context) {
@@ -150,8 +127,6 @@ void add_info_routes(Router& router, FrontendContext& context) {
                [](const Request&, const PathParams&) { return get_operations(); });
     router.add(verb::get, "/api/config",
                [&context](const Request&, const PathParams&) { return get_config(context); });
-    router.add(verb::get, "/api/queues",
-               [&context](const Request&, const PathParams&) { return get_queues(context); });
     router.add(verb::get, "/metrics",
                [&context](const Request&, const PathParams&) { return get_metrics(context); });
     router.add(verb::get, "/healthz", [](const Request&, const PathParams&) {

@@ -214,8 +214,13 @@ bool JobTracker::apply(const worker::JobEvent& event) {
         auto& job = found->second;
         int current = status_rank(job.status);
         int next = status_rank(event.status);
-        if (next < current || (next == current && event.status != JobStatus::processing))
+        // A job recorded as purged that a worker had taken before the purge still runs; its
+        // events tell the truth.
+        bool purged = job.status == JobStatus::failed && job.error == kPurgedReason;
+        if (!purged &&
+            (next < current || (next == current && event.status != JobStatus::processing)))
             return false;
+        if (purged) job.error.clear();
 
         job.status = event.status;
         job.redelivered = job.redelivered || event.redelivered;
@@ -255,6 +260,33 @@ void JobTracker::fail_unpublished(const std::string& id, const std::string& reas
     }
     persist(updated);
     notify(updated);
+}
+
+std::size_t JobTracker::fail_purged() {
+    std::vector<JobRecord> updated;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, job] : jobs_) {
+            if (job.status != JobStatus::queued) continue;
+            job.status = JobStatus::failed;
+            job.error = kPurgedReason;
+            job.updated_at = Clock::now();
+            updated.push_back(job);
+        }
+    }
+    for (const auto& job : updated) {
+        persist(job);
+        notify(job);
+    }
+    return updated.size();
+}
+
+std::map<std::string, std::size_t> JobTracker::count_by_status() const {
+    std::map<std::string, std::size_t> counts{
+        {"queued", 0}, {"processing", 0}, {"done", 0}, {"failed", 0}};
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, job] : jobs_) ++counts[std::string(worker::to_string(job.status))];
+    return counts;
 }
 
 std::optional<JobRecord> JobTracker::find(const std::string& id) const {

@@ -57,6 +57,9 @@ nlohmann::json input_json(const InputInfo& input);
 nlohmann::json storage_json(const JobRecord& job);
 Result<JobRecord> parse_storage_json(const std::string& text);
 
+// The error of a job whose message was purged from the job queue by an operator.
+inline constexpr std::string_view kPurgedReason = "purged by an operator";
+
 struct TrackerOptions {
     std::string bucket = "imgbus";
     std::string job_queue{worker::kJobQueue};
@@ -85,6 +88,12 @@ class JobTracker : public std::enable_shared_from_this<JobTracker> {
     bool apply(const worker::JobEvent& event);
     // Ends a job that was never published (the queue filled up during the upload).
     void fail_unpublished(const std::string& id, const std::string& reason);
+    // Records every queued job as failed with kPurgedReason after the job queue was purged;
+    // returns how many. A later event of such a job (a worker had taken it already) still
+    // applies, so the record ends with what really happened.
+    std::size_t fail_purged();
+    // Jobs by status ("queued", "processing", "done", "failed") in the table.
+    std::map<std::string, std::size_t> count_by_status() const;
 
     std::optional<JobRecord> find(const std::string& id) const;
     std::vector<JobRecord> batch(const std::string& batch_id) const;

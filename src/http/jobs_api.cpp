@@ -103,6 +103,14 @@ Batch plan_batch(const JobParams& params, const InputInfo& input, const std::str
 // 503 unless the job queue can take `count` more messages.
 std::optional<Response> check_queue_room(FrontendContext& context, std::size_t count) {
     auto retry = static_cast<int>(context.options.retry_after.count());
+    if (context.intake_paused) {
+        context.metrics.frontend_rejected_total("intake_paused").Increment();
+        return unavailable_response("intake_paused",
+                                    "an operator paused uploads (imgbus admin restart, or POST "
+                                    "/api/admin/intake?paused=true); retry after " +
+                                        std::to_string(retry) + " s",
+                                    retry);
+    }
     auto stats = context.broker.queue_stats(context.options.job_queue);
     if (!stats) {
         context.metrics.frontend_rejected_total("broker_unavailable").Increment();

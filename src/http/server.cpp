@@ -20,6 +20,7 @@
 #include "events_api.hpp"
 #include "imgbus/http/frontend.hpp"
 #include "imgbus/log.hpp"
+#include "management.hpp"
 
 namespace imgbus::http {
 namespace {
@@ -59,6 +60,8 @@ class Server : public std::enable_shared_from_this<Server> {
         context_.tracker = std::make_shared<JobTracker>(broker, store, metrics, tracker);
         add_jobs_routes(router_, context_);
         add_info_routes(router_, context_);
+        add_management_routes(router_, context_);
+        add_admin_routes(router_, context_);
         add_benchmark_routes(router_, context_);
         add_asset_routes(router_);
         router_.add_stream(beast_http::verb::get, "/api/events");
@@ -133,6 +136,7 @@ Result<tcp::endpoint> Server::start() {
                                 "; choose another port with --http"};
     }
     auto bound = acceptor_.local_endpoint();
+    start_management(context_);
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
     return bound;
 }
@@ -387,6 +391,7 @@ void Server::stop() {
         });
     }
     context_.tracker->stop_consuming();
+    stop_management(context_);
     log->info("http stopping: listener closed, {} sessions closing", slots.size());
 }
 
@@ -409,6 +414,10 @@ void Frontend::set_readiness_probe(ReadinessProbe probe) {
     auto& context = impl_->server->context();
     std::lock_guard lock(context.probe_mutex);
     context.readiness_probe = std::move(probe);
+}
+
+void Frontend::set_admin_hooks(AdminHooks hooks) {
+    impl_->server->context().management->admin.set_hooks(std::move(hooks));
 }
 
 }  // namespace imgbus::http

@@ -24,7 +24,7 @@ def check_full_queue_answers_503(server):
     text = server.get("/metrics")[2].decode()
     assert 'frontend_rejected_total{reason="queue_full"} 1' in text, \
         "frontend_rejected_total did not count the 503"
-    queue = next(q for q in server.get_json("/api/queues") if q["name"] == "imgbus.jobs")
+    queue = next(q for q in server.get_json("/api/ui/queues") if q["name"] == "imgbus.jobs")
     assert queue["messages_ready"] == 3, queue
 
 

@@ -129,7 +129,7 @@ def check_api_documents(server):
     assert "grayscale" in [operation["name"] for operation in operations], operations
     config = server.get_json("/api/config")
     assert config["hardware_threads"] >= 1 and config["limits"]["max_threads_per_job"] >= 1
-    queues = server.get_json("/api/queues")
+    queues = server.get_json("/api/ui/queues")
     jobs_queue = next(queue for queue in queues if queue["name"] == "imgbus.jobs")
     for field in ("messages", "messages_ready", "messages_unacknowledged", "consumers"):
         assert isinstance(jobs_queue[field], int), f"{field} in {jobs_queue}"

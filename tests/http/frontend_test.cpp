@@ -180,7 +180,7 @@ TEST_CASE("frontend rejects bad requests and keeps serving", "[http][frontend]")
     auto [ops_status, ops] = system.curl("", "/api/operations");
     CHECK(ops_status == 200);
     CHECK(ops.find("grayscale") != std::string::npos);
-    auto [queues_status, queues] = system.curl("", "/api/queues");
+    auto [queues_status, queues] = system.curl("", "/api/ui/queues");
     CHECK(queues_status == 200);
     CHECK(queues.find("messages_ready") != std::string::npos);
     auto [index_status, index] = system.curl("", "/");

@@ -6,15 +6,18 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "imgbus/broker/broker.hpp"
 #include "imgbus/imaging/codec.hpp"
 #include "imgbus/metrics/metrics.hpp"
 #include "imgbus/result.hpp"
 #include "imgbus/store/object_store.hpp"
+#include "imgbus/worker/worker_pool.hpp"
 
 namespace imgbus::http {
 
@@ -34,6 +37,29 @@ struct FrontendOptions {
     std::string job_queue = "imgbus.jobs";
     std::string event_queue = "imgbus.events";
     int workers = 0;  // shown by /api/config
+    // HTTP basic-auth user and password of the management (/api/overview, /api/queues...) and
+    // admin (/api/admin/...) routes; with either empty those routes answer 403.
+    std::string management_username;
+    std::string management_password;
+    // How often the per-queue counters are sampled for the *_details.rate fields.
+    std::chrono::milliseconds rate_sample_interval{5000};
+    // How long an ordered restart waits for the job queue to drain before requeueing.
+    std::chrono::seconds drain_timeout{30};
+};
+
+// A listener of the process, as `imgbus admin status` shows it.
+struct ListenerStatus {
+    std::string name;  // "http", "s3", "amqp"
+    std::string url;
+    std::size_t connections = 0;
+};
+
+// What the admin routes reach beyond the broker and the store, filled in by the caller.
+struct AdminHooks {
+    worker::WorkerPool* pool = nullptr;  // restarted by restart-workers; null: no workers here
+    int configured_workers = 0;
+    std::filesystem::path data_dir;  // its file system's free space is reported
+    std::function<std::vector<ListenerStatus>()> listeners;
 };
 
 // Status of the parts /readyz reports on, filled in by the caller.
@@ -57,6 +83,8 @@ public:
     void stop();
 
     void set_readiness_probe(ReadinessProbe probe);
+    // May be called before or after start(); until then the admin routes report no workers.
+    void set_admin_hooks(AdminHooks hooks);
 
 private:
     struct Impl;
