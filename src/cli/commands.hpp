@@ -11,5 +11,7 @@ void register_serve(CLI::App& app);
 void register_process(CLI::App& app);
 void register_load(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_queues(CLI::App& app);
+void register_admin(CLI::App& app);
 
 }  // namespace imgbus::cli

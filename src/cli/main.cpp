@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
     imgbus::cli::register_process(app);
     imgbus::cli::register_load(app);
     imgbus::cli::register_bench(app);
+    imgbus::cli::register_queues(app);
+    imgbus::cli::register_admin(app);
 
     CLI11_PARSE(app, argc, argv);
     return 0;

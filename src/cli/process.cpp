@@ -118,13 +118,32 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
         .count();
 }
 
-void run_process(const ProcessOptions& options) {
-    const auto& registry = imaging::OperationRegistry::global();
-    auto params = registry.validate(options.operation, parse_params(options.params));
-    if (!params) {
-        fail(params.error().message);
+// The steps of --op (one operation or a pipeline), with --param values for a single operation.
+std::vector<imaging::ValidatedStep> validated_steps(const ProcessOptions& options) {
+    auto steps = imaging::parse_pipeline(options.operation);
+    if (!steps) {
+        fail("--op: " + steps.error().message);
     }
-    const imaging::Operation& operation = *registry.find(options.operation);
+    const auto params = parse_params(options.params);
+    if (!params.empty() && steps->size() > 1) {
+        fail(
+            "--param works with one operation; with several steps put each parameter in its "
+            "step, as in --op resize:width=800,sharpen:amount=1.5");
+    }
+    for (const auto& [name, value] : params) {
+        if (!steps->front().params.emplace(name, value).second) {
+            fail("parameter '" + name + "' is given in --op and in --param; give it once");
+        }
+    }
+    auto validated = imaging::OperationRegistry::global().validate_pipeline(*steps);
+    if (!validated) {
+        fail(validated.error().message);
+    }
+    return std::move(*validated);
+}
+
+void run_process(const ProcessOptions& options) {
+    const auto steps = validated_steps(options);
     const auto bytes = read_input(options.input);
 
     imaging::DecodeLimits limits;
@@ -143,9 +162,17 @@ void run_process(const ProcessOptions& options) {
     const double decode_ms = milliseconds_since(start);
 
     start = std::chrono::steady_clock::now();
-    auto result = operation.kernel(*image, *params, {options.threads, options.passes});
+    std::vector<std::pair<std::string, double>> step_ms;
+    auto result =
+        imaging::run_pipeline(steps, std::move(*image),
+                              {.threads = options.threads,
+                               .passes = options.passes,
+                               .max_output_pixels = limits.max_pixels},
+                              [&step_ms](const imaging::Operation& operation, double seconds) {
+                                  step_ms.emplace_back(operation.name, seconds * 1e3);
+                              });
     if (!result) {
-        fail(operation.name + ": " + result.error().message);
+        fail(result.error().message);
     }
     const double kernel_ms = milliseconds_since(start);
 
@@ -160,21 +187,47 @@ void run_process(const ProcessOptions& options) {
     write_output(options.output, *encoded);
 
     std::printf("input   %s: %s %dx%d, channels %d, %zu bytes\n", options.input.c_str(),
-                std::string(imaging::format_name(info->format)).c_str(), image->width,
-                image->height, image->channels, bytes.size());
+                std::string(imaging::format_name(info->format)).c_str(), info->width, info->height,
+                info->channels, bytes.size());
     std::printf("decode  %10.3f ms\n", decode_ms);
     std::printf("kernel  %10.3f ms  (%s, threads %d, passes %d)\n", kernel_ms,
-                operation.name.c_str(), options.threads, options.passes);
+                options.operation.c_str(), options.threads, options.passes);
+    if (step_ms.size() > 1) {
+        for (const auto& [name, ms] : step_ms) {
+            std::printf("  step  %10.3f ms  %s\n", ms, name.c_str());
+        }
+    }
     std::printf("encode  %10.3f ms\n", encode_ms);
     std::printf("output  %s: %s %dx%d, channels %d, %zu bytes\n", options.output.c_str(),
                 std::string(imaging::format_name(format)).c_str(), result->width, result->height,
                 result->channels, encoded->size());
 }
 
+std::string describe_param(const imaging::ParamSpec& spec) {
+    char range[96];
+    if (spec.type == imaging::ParamSpec::Type::choice) {
+        std::string words;
+        for (const auto& word : spec.choices) {
+            words += (words.empty() ? "" : "|") + word;
+        }
+        const auto index = static_cast<std::size_t>(spec.default_value);
+        return spec.name + "=" + words + " (default " +
+               (index < spec.choices.size() ? spec.choices[index] : "") + "): " + spec.description;
+    }
+    std::snprintf(range, sizeof range, "%g..%g, default %g", spec.min_value, spec.max_value,
+                  spec.default_value);
+    return spec.name + " (" + range + "): " + spec.description;
+}
+
 std::string operation_help() {
-    std::string help = "operation to run:";
+    std::string help =
+        "operation, or a pipeline of steps OP:NAME=VALUE separated by commas (for example "
+        "resize:width=800,sharpen:amount=1.5,grayscale). Operations:";
     for (const auto* operation : imaging::OperationRegistry::global().list()) {
-        help += " " + operation->name + " (" + operation->description + ")";
+        help += "\n  " + operation->name + ": " + operation->description;
+        for (const auto& spec : operation->params) {
+            help += "\n      " + describe_param(spec);
+        }
     }
     return help;
 }
@@ -193,7 +246,7 @@ void register_process(CLI::App& app) {
         ->required();
     command->add_option("--op", options->operation, operation_help())->capture_default_str();
     command->add_option("--param", options->params,
-                        "operation parameter as NAME=VALUE; repeatable");
+                        "parameter of a single operation as NAME=VALUE; repeatable");
     command->add_option("--threads", options->threads, "OpenMP threads for the kernel")
         ->check(CLI::Range(1, 1024))
         ->capture_default_str();

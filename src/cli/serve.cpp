@@ -286,6 +286,29 @@ s3::ServerOptions s3_options(const ServeOptions& options, const Endpoint& endpoi
     return result;
 }
 
+// What `imgbus admin` reaches: the worker pool, the data directory and the listeners.
+http::AdminHooks admin_hooks(const ServeOptions& options, worker::WorkerPool& pool,
+                             amqp::Server& amqp_server, const boost::asio::ip::tcp::endpoint& http,
+                             const boost::asio::ip::tcp::endpoint& s3,
+                             const boost::asio::ip::tcp::endpoint& amqp) {
+    auto url = [](const char* scheme, const boost::asio::ip::tcp::endpoint& at) {
+        return std::string(scheme) + format_endpoint(at.address().to_string(), at.port());
+    };
+    http::AdminHooks hooks;
+    hooks.pool = &pool;
+    hooks.configured_workers = options.workers;
+    hooks.data_dir = options.data_dir;
+    hooks.listeners = [&amqp_server, listeners = std::vector<http::ListenerStatus>{
+                                         {"http", url("http://", http), 0},
+                                         {"s3", url("http://", s3), 0},
+                                         {"amqp", url("amqp://", amqp), 0}}] {
+        auto current = listeners;
+        current[2].connections = amqp_server.connection_count();
+        return current;
+    };
+    return hooks;
+}
+
 // Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and close sessions,
 // let the workers finish their current jobs, stop the I/O threads.
 void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3::Server& s3_server,
@@ -341,7 +364,10 @@ void run_serve(const ServeOptions& options) {
 
     worker::WorkerPool pool(*broker, *store, metrics, worker_options(options));
     boost::asio::io_context io(options.io_threads);
-    http::Frontend frontend(io, *broker, *store, metrics, frontend_options(options, *endpoint));
+    auto http_options = frontend_options(options, *endpoint);
+    http_options.management_username = credentials.credentials.access_key;
+    http_options.management_password = credentials.credentials.secret_key;
+    http::Frontend frontend(io, *broker, *store, metrics, std::move(http_options));
     frontend.set_readiness_probe([&pool, &options] {
         if (pool.running_workers() < options.workers) {
             return fmt::format("{} of {} workers running", pool.running_workers(), options.workers);
@@ -387,6 +413,8 @@ void run_serve(const ServeOptions& options) {
     log->info("amqp listening on amqp://{}",
               format_endpoint(amqp_bound->address().to_string(), amqp_bound->port()));
     log_credentials(credentials);
+    frontend.set_admin_hooks(
+        admin_hooks(options, pool, amqp_server, *bound, *s3_bound, *amqp_bound));
     run_until_signal(io, frontend, s3_server, amqp_server, pool, options.io_threads);
     // Flush, not spdlog::shutdown(): the listeners' destructors below still log.
     spdlog::default_logger()->flush();
