@@ -58,6 +58,8 @@ class Server:
                 "--data-dir", self.data_dir, *self.extra_args]
         if not any(arg == "--s3" or arg.startswith("--s3=") for arg in self.extra_args):
             args += ["--s3", "127.0.0.1:0"]  # never the fixed default, which tests would share
+        if not any(arg == "--amqp" or arg.startswith("--amqp=") for arg in self.extra_args):
+            args += ["--amqp", "127.0.0.1:0"]
         self.log_file = open(self.log_path, "w")
         self.process = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
