@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `imgbus process IN OUT`: decode one image, run one operation, encode the result, and print the
-// time of each step. No server, queue or store is involved.
+// `imgbus process IN OUT`: decode one image, run one operation or a pipeline, encode the result,
+// and print the time of each step. No server, queue or store is involved.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

@@ -87,8 +87,8 @@ Result<std::vector<int>> parse_thread_list(std::string_view text, int max_thread
     return threads;
 }
 
-// Fills op and steps from the op field and the loose parameter fields: one step takes its
-// parameters from both (a name given twice is an error); several steps take none from fields.
+// Fills op and steps from the op field and the loose parameter fields. A single step takes its
+// parameters from both, and a name given in both is an error. Several steps take none from fields.
 Result<void> resolve_operation(const std::string& op_text, JobParams& params,
                                const imaging::OperationRegistry& registry) {
     auto steps = imaging::parse_pipeline(op_text);

@@ -2,12 +2,12 @@
 // Sorts libjpeg's warnings into harmless ones and damage.
 //
 // TurboJPEG 2.1 reports a warning as TJERR_WARNING from tjGetErrorCode() and keeps one message
-// for tjGetErrorStr2(): with TJFLAG_STOPONWARNING decoding stops at the first warning; without
-// it decoding runs to the end, but libjpeg formats only the first warning (jerror.c prints a
-// warning only when num_warnings is 0), so a harmless first warning hides any later damage.
-// TurboJPEG exposes neither the message code nor the warning count. When TurboJPEG stops on a
-// warning, this audit therefore reads the whole file once more with libjpeg's own API, whose
-// error manager sees the code of every warning.
+// for tjGetErrorStr2(). With TJFLAG_STOPONWARNING, decoding stops at the first warning. Without
+// it, decoding runs to the end, but libjpeg formats only the first warning's text (jerror.c
+// prints a warning only while num_warnings is 0), so a harmless first warning hides any later
+// damage. TurboJPEG exposes neither the message code nor the warning count. So when TurboJPEG
+// stops on a warning, this audit reads the whole file again with libjpeg's own API, whose error
+// manager sees the code of every warning.
 #include <csetjmp>
 #include <string>
 

@@ -133,7 +133,7 @@ bool all_values_in(const imaging::Image& image, std::initializer_list<int> level
 
 }  // namespace
 
-TEST_CASE("an operation registered in a test is listed and runs end to end", "[http][operations]") {
+TEST_CASE("test-only operation runs end to end", "[http][operations]") {
     imaging::OperationRegistry::global().add(make_posterize());
     ToySystem system;
 

@@ -42,7 +42,7 @@ std::uint64_t count(prometheus::Histogram& histogram) {
 
 }  // namespace
 
-TEST_CASE("a pipeline job runs its steps in order in one job", "[worker]") {
+TEST_CASE("pipeline job runs its steps in order", "[worker]") {
     PipelineFixture f;
     const auto job = f.job(
         "pipeline",
@@ -72,7 +72,7 @@ TEST_CASE("a pipeline job runs its steps in order in one job", "[worker]") {
     CHECK(count(f.metrics.grayscale_process_seconds()) == 0);
 }
 
-TEST_CASE("a pipeline job with a bad step fails naming the step", "[worker]") {
+TEST_CASE("pipeline job names its bad step", "[worker]") {
     PipelineFixture f;
     const auto event =
         process_job(f.job("pipeline", {{"invert", {}}, {"rotate", {{"angle", "45"}}}}), f.store,
@@ -84,7 +84,7 @@ TEST_CASE("a pipeline job with a bad step fails naming the step", "[worker]") {
     CHECK(event.timings.fetch_seconds == 0);
 }
 
-TEST_CASE("steps are only read with op pipeline", "[worker]") {
+TEST_CASE("steps need op pipeline", "[worker]") {
     PipelineFixture f;
     auto without_steps = parse_job_message(to_json(f.job("pipeline")));
     REQUIRE_FALSE(without_steps.ok());
@@ -100,7 +100,7 @@ TEST_CASE("steps are only read with op pipeline", "[worker]") {
     CHECK(to_json(*single).find("steps") == std::string::npos);
 }
 
-TEST_CASE("a single operation other than grayscale records op-labelled metrics", "[worker]") {
+TEST_CASE("blur job records op-labelled metrics", "[worker]") {
     PipelineFixture f;
     auto job = f.job("gaussian_blur");
     job.params = {{"sigma", "1.5"}};
