@@ -161,6 +161,8 @@ TEST_CASE("management routes are off without configured credentials", "[http][ma
 TEST_CASE("queue objects carry RabbitMQ's fields and rates", "[http][management]") {
     System system;
     REQUIRE(system.broker->declare_queue("probe", {}));
+    // Let a sample see the queue empty, so that the next one has a publish rate.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
     for (int i = 0; i < 20; ++i) {
         imgbus::broker::Message message;
         message.body = "x";
