@@ -51,7 +51,7 @@ class ManagementClient {
     static Result<ManagementClient> connect(const ConnectionFlags& flags);
 
     Result<HttpAnswer> request(std::string_view method, const std::string& path) const;
-    // A GET that must answer 200 with JSON; other answers fail with a sentence that says why.
+    // Sends a GET that must return 200 with JSON; any other response fails with the reason.
     Result<nlohmann::json> get_json(const std::string& path) const;
 
     const std::string& url() const { return url_; }
@@ -65,7 +65,7 @@ class ManagementClient {
     std::chrono::milliseconds timeout_{10000};
 };
 
-// The sentence for a non-2xx answer: the status, the server's reason, and what to do.
+// Describes a non-2xx response: the status, the server's reason, and what to do.
 std::string describe_failure(const HttpAnswer& answer, std::string_view what,
                              const std::string& url);
 

@@ -20,7 +20,7 @@ struct QueueRow {
     double ack_rate = 0;
 };
 
-// Reads the rows of a GET /api/queues answer; items that are not objects with a name are skipped.
+// Reads the rows of a GET /api/queues response, skipping items that are not objects with a name.
 std::vector<QueueRow> parse_queue_rows(const nlohmann::json& queues);
 
 // A fixed-width table: queue, ready, unacked, consumers, publish/s, deliver/s, ack/s. The vhost

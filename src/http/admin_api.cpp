@@ -232,7 +232,7 @@ void AdminControl::set_phase(std::string phase) {
     phase_ = std::move(phase);
 }
 
-// Waits until the job queue holds nothing ready or unacked; false after the drain timeout.
+// Waits until the job queue contains nothing ready or unacked; false after the drain timeout.
 bool AdminControl::drain_job_queue() {
     auto deadline = std::chrono::steady_clock::now() + context_.options.drain_timeout;
     while (std::chrono::steady_clock::now() < deadline) {

@@ -77,8 +77,8 @@ struct PurgeOutcome {
     std::size_t jobs_marked = 0;  // queued jobs recorded as failed, "purged by an operator"
 };
 
-// Purges a queue. For the job queue, every job still queued is then recorded as purged; a job
-// that a worker had already taken comes back to life with its next event.
+// Purges a queue. After a purge of the job queue, every job still queued is recorded as purged.
+// A job that a worker had already taken is updated again by its next event.
 Result<PurgeOutcome> purge_queue(FrontendContext& context, const std::string& queue);
 
 // The admin operations that take long (stopping workers waits for their current jobs), run one

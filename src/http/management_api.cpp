@@ -58,7 +58,7 @@ Json queue_json(const broker::QueueStats& stats, const QueueRate& rate) {
         {"messages_unacknowledged", stats.messages_unacknowledged},
         {"messages_unacknowledged_details", rate_json(rate.messages_unacknowledged)},
         {"message_bytes_ready", stats.message_bytes_ready},
-        // The bodies the queue holds ready; the broker does not track more per queue.
+        // Bytes of the ready message bodies, because the broker tracks no other memory per queue.
         {"memory", stats.message_bytes_ready},
         {"consumers", stats.consumers},
         {"message_stats", message_stats_json(stats.published_total, stats.delivered_total,
