@@ -83,6 +83,8 @@ function buildOperations(operations) {
         option.textContent = operation.name;
         select.append(option);
     }
+    // The list is alphabetical; grayscale is the operation the page is about, so it starts there.
+    if (operations.some((operation) => operation.name === 'grayscale')) select.value = 'grayscale';
     select.addEventListener('change', renderOperationParams);
     renderOperationParams();
 }
