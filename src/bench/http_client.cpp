@@ -178,8 +178,8 @@ Result<HttpResponse> HttpClient::request(beast_http::verb method, std::string_vi
                                          Deadline deadline) {
     const bool reused = connected_;
     auto response = exchange(method, target, body, content_type, deadline);
-    // A kept-alive connection that the server closed while idle fails before any response; the
-    // request never reached the server, so one more attempt on a new connection is safe.
+    // A kept-alive connection that the server closed while idle fails before any response.
+    // Such a request never reached the server, so one more attempt on a new connection is safe.
     if (!response && reused && is_stale_connection(response.error().code)) {
         close();
         response = exchange(method, target, body, content_type, deadline);

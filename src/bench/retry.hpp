@@ -19,11 +19,10 @@ struct BackoffPolicy {
     double max_seconds = 10;  // also the cap on a server's Retry-After
 };
 
-// Seconds to wait before attempt `retry` (1 for the first retry): the exponential delay
-// initial * 2^(retry-1), raised to Retry-After when the server sent a longer one, capped at
-// max_seconds, then stretched by `jitter` (0 to 0.25 of itself) so that clients that were
-// rejected together do not return together. Never shorter than the server's Retry-After unless
-// that exceeds the cap.
+// Seconds to wait before retry number `retry` (1 for the first retry). The exponential delay
+// initial * 2^(retry-1) is raised to Retry-After when the server sent a longer one and capped
+// at max_seconds. Then `jitter` (0 to 0.25) stretches it, so that clients rejected together do
+// not return together. The wait is never shorter than Retry-After unless that exceeds the cap.
 double backoff_seconds(const BackoffPolicy& policy, int retry, std::optional<double> retry_after,
                        double jitter);
 

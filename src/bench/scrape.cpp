@@ -49,6 +49,18 @@ HistogramTotals worker_totals(const std::vector<Sample>& samples, const std::str
                     : histogram_totals(samples, grayscale_family);
 }
 
+// The job queue's depth from the web UI's queue list, which needs no credentials, or from the
+// RabbitMQ-style /api/queues of a server without it.
+std::optional<double> read_job_queue_depth(HttpClient& client, Clock::time_point deadline) {
+    for (const char* path : {"/api/ui/queues", "/api/queues"}) {
+        auto response = client.get(path, std::min(deadline, Clock::now() + kScrapeTimeout));
+        if (response && response->status == 200) {
+            return job_queue_messages(*response);
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::vector<Sample>> scrape_metrics(HttpClient& client) {
@@ -107,20 +119,19 @@ bool wait_for_empty_queue(HttpClient& client, double timeout_seconds) {
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(timeout_seconds));
     while (true) {
-        auto response =
-            client.get("/api/queues", std::min(deadline, Clock::now() + kScrapeTimeout));
-        const auto messages =
-            response && response->status == 200 ? job_queue_messages(*response) : std::nullopt;
+        const auto messages = read_job_queue_depth(client, deadline);
         if (!messages) {
-            log->warn("cannot read the depth of {} from GET /api/queues; not waiting for it",
-                      kJobQueue);
+            log->warn(
+                "cannot read the depth of {} from /api/ui/queues or /api/queues; not "
+                "waiting for it",
+                kJobQueue);
             return false;
         }
         if (*messages == 0) {
             return true;
         }
         if (Clock::now() >= deadline) {
-            log->warn("{} still holds {} messages after {} s; going on", kJobQueue, *messages,
+            log->warn("{} still contains {} messages after {} s; going on", kJobQueue, *messages,
                       timeout_seconds);
             return false;
         }

@@ -220,6 +220,7 @@ def check_bench_safer(server, workdir):
     code, out, err = run_imgbus("bench", image(), "--url", server.url, "--counts", "1,2",
                                 "--concurrency", "8", "--safer", "--timeout", "60", cwd=workdir)
     assert code == 0, f"imgbus bench --safer exited {code}:\n{out}\n{err}"
+    assert "cannot read the depth" not in err, f"--safer did not wait for the queue:\n{err}"
     png = os.path.join(workdir, "benchmark_safe.png")
     assert png_size(png) == (1600, 1000), png_size(png)
     for panel in [(780, 450, 10, 80), (780, 450, 810, 80), (780, 450, 10, 540),
