@@ -73,9 +73,10 @@ Result<std::size_t> JobTracker::recover() {
         metrics_.frontend_publish_total(job.message.op).Increment();
         ++published;
     }
-    log->info("recovered {} job records; {} unfinished jobs wait in the durable queue, {} were "
-              "published again",
-              keys->size(), still_queued, published);
+    log->info(
+        "recovered {} job records; {} unfinished jobs wait in the durable queue, {} were "
+        "published again",
+        keys->size(), still_queued, published);
     return published;
 }
 

@@ -3,7 +3,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -23,7 +22,7 @@ namespace imgbus::http {
 
 struct FrontendOptions {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8080;  // 0 picks a free port
+    std::uint16_t port = 8080;      // 0 picks a free port
     std::string bucket = "imgbus";  // uploads/ and processed/ live here
     std::uint64_t max_upload_bytes = 64ULL << 20;
     imaging::DecodeLimits decode_limits;
@@ -69,7 +68,7 @@ using ReadinessProbe = std::function<std::string()>;  // "" when ready, else the
 // publishes jobs to the broker, keeps the job table from the event queue, and recovers jobs that
 // were accepted but not finished before a restart (their records live in the store).
 class Frontend {
-public:
+  public:
     Frontend(boost::asio::io_context& io, broker::Broker& broker, store::ObjectStore& store,
              metrics::Metrics& metrics, FrontendOptions options);
     ~Frontend();
@@ -86,7 +85,7 @@ public:
     // May be called before or after start(); until then the admin routes report no workers.
     void set_admin_hooks(AdminHooks hooks);
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
