@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Sends every file in tests/data/hostile to a real server with curl and checks the behaviour that
-tests/data/README.md asks of each: a correct result, or a 4xx at upload, or a failed job whose
+tests/data/README.md expects of each: a correct result, or a 4xx at upload, or a failed job whose
 reason names the problem. Then checks that the server still serves and never allocated much."""
 import os
 import subprocess
@@ -8,7 +8,8 @@ import subprocess
 import imgbus_server
 from imgbus_server import Checks, Server, image_shape
 
-# file: (expected outcome, words one of which the error must contain, in lower case)
+# Each file maps to its expected outcome and to words in lower case. The error message must
+# contain one of those words.
 #   "ok": the job is done and the result has the input's size
 #   "ok_alpha": done, and the PNG result keeps an alpha channel (gray + alpha)
 #   "reject": 4xx at upload

@@ -17,7 +17,8 @@ def check_jpeg_multipart(server):
     status, _, body = server.upload(source, threads="1,2", passes=2)
     assert status == 202, f"upload answered {status}: {body}"
     assert [job["threads"] for job in body["jobs"]] == [1, 2], body
-    assert body["input"]["width"] == 1920 and body["input"]["height"] == 1080, body["input"]
+    assert body["input"]["width"] == 1920, body["input"]
+    assert body["input"]["height"] == 1080, body["input"]
     jobs = server.wait_for_jobs([job["id"] for job in body["jobs"]])
     reference = gray_pixels(os.path.join(imgbus_server.TEST_DATA, "test_gray.png"))
     for job in jobs.values():
@@ -25,7 +26,8 @@ def check_jpeg_multipart(server):
         timings = job["timings"]
         for name in ("queue_wait_ms", "decode_ms", "kernel_ms", "encode_ms", "total_ms"):
             assert timings[name] >= 0, f"{name} missing or negative: {timings}"
-        assert timings["kernel_ms"] > 0 and timings["total_ms"] >= timings["kernel_ms"], timings
+        assert timings["kernel_ms"] > 0, timings
+        assert timings["total_ms"] >= timings["kernel_ms"], timings
         status, headers, data = server.get(job["result_url"])
         assert status == 200, f"result answered {status}"
         assert headers["Content-Type"] == "image/jpeg", headers
@@ -66,7 +68,8 @@ def check_batch_and_input(server):
     assert len(batch["jobs"]) == 3 and all(job["status"] == "done" for job in batch["jobs"])
     status, _, data = server.get(f"/api/batches/{body['batch']}/input")
     with open(source, "rb") as original:
-        assert status == 200 and data == original.read(), "the stored input differs from the upload"
+        assert status == 200, f"GET input returned {status}"
+        assert data == original.read(), "the stored input differs from the upload"
 
 
 def check_event_stream(server):
@@ -108,8 +111,10 @@ def check_metrics(server):
     assert headers["Content-Type"].startswith("text/plain"), headers
     text = body.decode()
     promtool = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
-    assert promtool.returncode == 0 and not promtool.stdout.strip() and not promtool.stderr.strip(), \
-        f"promtool check metrics: {promtool.stdout.decode()}{promtool.stderr.decode()}"
+    report = f"promtool check metrics: {promtool.stdout.decode()}{promtool.stderr.decode()}"
+    assert promtool.returncode == 0, report
+    assert not promtool.stdout.strip(), report
+    assert not promtool.stderr.strip(), report
     published = metric_value(text, "frontend_publish_total", 'op="grayscale"')
     done = metric_value(text, "frontend_processed_total", 'op="grayscale",status="done"')
     accepted = server.jobs_accepted
@@ -128,7 +133,8 @@ def check_api_documents(server):
     operations = server.get_json("/api/operations")["operations"]
     assert "grayscale" in [operation["name"] for operation in operations], operations
     config = server.get_json("/api/config")
-    assert config["hardware_threads"] >= 1 and config["limits"]["max_threads_per_job"] >= 1
+    assert config["hardware_threads"] >= 1, config
+    assert config["limits"]["max_threads_per_job"] >= 1, config
     queues = server.get_json("/api/ui/queues")
     jobs_queue = next(queue for queue in queues if queue["name"] == "imgbus.jobs")
     for field in ("messages", "messages_ready", "messages_unacknowledged", "consumers"):
@@ -137,7 +143,8 @@ def check_api_documents(server):
     status, _, _ = server.get("/readyz")
     assert status == 200, f"/readyz answered {status}"
     status, headers, page = server.get("/")
-    assert status == 200 and headers["Content-Type"].startswith("text/html"), headers
+    assert status == 200, f"GET / returned {status}"
+    assert headers["Content-Type"].startswith("text/html"), headers
     status, _, _ = server.get("/vendor/chart.min.js")
     assert status == 200, "Chart.js is not served"
 
