@@ -13,5 +13,6 @@ void register_load(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_queues(CLI::App& app);
 void register_admin(CLI::App& app);
+void register_worker(CLI::App& app);
 
 }  // namespace imgbus::cli

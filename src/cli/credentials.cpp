@@ -93,6 +93,8 @@ Result<s3::Credentials> create_file(const fs::path& path) {
 
 }  // namespace
 
+Result<s3::Credentials> read_credentials_file(const fs::path& path) { return read_file(path); }
+
 Result<ResolvedCredentials> resolve_credentials(const std::string& access_key,
                                                 const std::string& secret_key,
                                                 const fs::path& data_dir) {

@@ -23,4 +23,8 @@ Result<ResolvedCredentials> resolve_credentials(const std::string& access_key,
                                                 const std::string& secret_key,
                                                 const std::filesystem::path& data_dir);
 
+// Reads a key pair file of the form above ({"access_key": ..., "secret_key": ...}, mode 0600),
+// such as an imgbus serve's <data-dir>/credentials.json. Fails naming the file and the fix.
+Result<s3::Credentials> read_credentials_file(const std::filesystem::path& path);
+
 }  // namespace imgbus::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     imgbus::cli::register_bench(app);
     imgbus::cli::register_queues(app);
     imgbus::cli::register_admin(app);
+    imgbus::cli::register_worker(app);
 
     CLI11_PARSE(app, argc, argv);
     return 0;

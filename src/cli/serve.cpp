@@ -3,9 +3,12 @@
 // frontend in one process.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -22,6 +25,7 @@
 #include "imgbus/store/filesystem_store.hpp"
 #include "imgbus/worker/worker_pool.hpp"
 #include "logging.hpp"
+#include "remote_broker.hpp"
 
 namespace imgbus::cli {
 namespace {
@@ -46,6 +50,8 @@ struct ServeOptions {
     std::string access_key;
     std::string secret_key;
     std::string store_url;
+    std::string broker_url;
+    int max_attempts = 3;
 };
 
 void add_serve_flags(CLI::App& command, ServeOptions& options) {
@@ -145,6 +151,20 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
                     "http://HOST:PORT (path-style) or s3://HOST:PORT; credentials from "
                     "--access-key/--secret-key")
         ->envname("IMGBUS_STORE");
+    command
+        .add_option("--broker", options.broker_url,
+                    "external AMQP broker to use instead of the embedded one, as "
+                    "amqp://USER:PASSWORD@HOST:PORT/VHOST; without a user in the URL, "
+                    "IMGBUS_BROKER_USER/IMGBUS_BROKER_PASSWORD or the S3 key pair is used. "
+                    "The AMQP listener (--amqp) is not started then")
+        ->envname("IMGBUS_BROKER");
+    command
+        .add_option("--max-attempts", options.max_attempts,
+                    "tries of a job that failed because the store was unreachable, before it "
+                    "goes to imgbus.jobs.dead")
+        ->envname("IMGBUS_MAX_ATTEMPTS")
+        ->check(CLI::Range(1, 100))
+        ->capture_default_str();
     command.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
         ->envname("IMGBUS_LOG_LEVEL")
         ->check(CLI::IsMember(kLogLevels))
@@ -164,6 +184,8 @@ worker::WorkerOptions worker_options(const ServeOptions& options) {
     result.max_threads_per_job = options.max_threads_per_job;
     result.max_passes_per_job = options.max_passes;
     result.decode_limits = decode_limits(options);
+    result.job_queue_max_length = options.queue_max_length;
+    result.max_attempts = options.max_attempts;
     return result;
 }
 
@@ -189,26 +211,40 @@ http::FrontendOptions frontend_options(const ServeOptions& options, const Endpoi
     throw CLI::RuntimeError(1);
 }
 
-// Declares the job and event queues. The event queue is larger because losing an event leaves a
-// job shown as processing forever, while a full job queue only delays uploads.
-// Both queues are durable, so that an accepted upload survives a crash and so does the outcome
-// of a job whose message was acked before the frontend consumed its event. A journaled queue
-// keeps the limit it was declared with until it is deleted.
+// Declares the job, event and dead-letter queues with the settings every imgbus process uses
+// (worker/queues.hpp). A queue that exists with other settings, such as a journaled job queue
+// declared with another --queue-max-length, is kept as it is.
 void declare_queues(broker::Broker& broker, const ServeOptions& options) {
-    broker::QueueOptions jobs;
-    jobs.max_length_messages = options.queue_max_length;
-    jobs.durable = true;
-    if (auto declared = broker.declare_queue(std::string(worker::kJobQueue), jobs); !declared) {
-        if (declared.error().code != broker::Errc::queue_exists_with_other_options) {
-            fail("cannot declare the job queue: " + declared.error().message);
-        }
-        module_logger("cli")->warn("keeping the journaled job queue: {}", declared.error().message);
+    const std::pair<std::string, broker::QueueOptions> queues[] = {
+        {std::string(worker::kJobQueue), worker::job_queue_options(options.queue_max_length)},
+        {std::string(worker::kEventQueue), worker::event_queue_options(options.queue_max_length)},
+        {std::string(worker::kDeadLetterQueue), worker::dead_letter_queue_options()}};
+    for (const auto& [queue, queue_options] : queues) {
+        auto declared = worker::ensure_queue(broker, queue, queue_options);
+        if (!declared) fail("cannot declare queue " + queue + ": " + declared.error().message);
+        if (!declared->empty()) module_logger("cli")->warn("{}", *declared);
     }
-    broker::QueueOptions events;
-    events.max_length_messages = std::max<std::size_t>(options.queue_max_length * 4, 100'000);
-    if (auto declared = broker.declare_queue(std::string(worker::kEventQueue), events); !declared) {
-        fail("cannot declare the event queue: " + declared.error().message);
-    }
+}
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void note_interrupt(int) { g_interrupted = true; }
+
+// The external broker of --broker, once its first connection is up. SIGINT or SIGTERM while
+// waiting ends the command.
+std::unique_ptr<broker::Broker> open_external_broker(const ServeOptions& options,
+                                                     const s3::Credentials& credentials,
+                                                     metrics::Metrics& metrics) {
+    auto opened = open_remote_broker(options.broker_url, credentials, metrics);
+    if (!opened) fail(opened.error().message);
+    auto log = module_logger("cli");
+    log->info("using the external broker at {}", (*opened)->describe());
+    auto previous_int = std::signal(SIGINT, note_interrupt);
+    auto previous_term = std::signal(SIGTERM, note_interrupt);
+    const bool up = wait_for_broker(**opened, [] { return g_interrupted.load(); });
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+    if (!up) fail("interrupted while waiting for the broker");
+    return std::move(*opened);
 }
 
 // The embedded broker with its journal under <data-dir>/broker, replayed before anything runs.
@@ -288,9 +324,9 @@ s3::ServerOptions s3_options(const ServeOptions& options, const Endpoint& endpoi
 
 // What `imgbus admin` reaches: the worker pool, the data directory and the listeners.
 http::AdminHooks admin_hooks(const ServeOptions& options, worker::WorkerPool& pool,
-                             amqp::Server& amqp_server, const boost::asio::ip::tcp::endpoint& http,
+                             amqp::Server* amqp_server, const boost::asio::ip::tcp::endpoint& http,
                              const boost::asio::ip::tcp::endpoint& s3,
-                             const boost::asio::ip::tcp::endpoint& amqp) {
+                             const boost::asio::ip::tcp::endpoint* amqp) {
     auto url = [](const char* scheme, const boost::asio::ip::tcp::endpoint& at) {
         return std::string(scheme) + format_endpoint(at.address().to_string(), at.port());
     };
@@ -298,12 +334,12 @@ http::AdminHooks admin_hooks(const ServeOptions& options, worker::WorkerPool& po
     hooks.pool = &pool;
     hooks.configured_workers = options.workers;
     hooks.data_dir = options.data_dir;
-    hooks.listeners = [&amqp_server, listeners = std::vector<http::ListenerStatus>{
-                                         {"http", url("http://", http), 0},
-                                         {"s3", url("http://", s3), 0},
-                                         {"amqp", url("amqp://", amqp), 0}}] {
+    std::vector<http::ListenerStatus> listeners{{"http", url("http://", http), 0},
+                                                {"s3", url("http://", s3), 0}};
+    if (amqp != nullptr) listeners.push_back({"amqp", url("amqp://", *amqp), 0});
+    hooks.listeners = [amqp_server, listeners] {
         auto current = listeners;
-        current[2].connections = amqp_server.connection_count();
+        if (amqp_server != nullptr) current[2].connections = amqp_server->connection_count();
         return current;
     };
     return hooks;
@@ -312,7 +348,7 @@ http::AdminHooks admin_hooks(const ServeOptions& options, worker::WorkerPool& po
 // Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and close sessions,
 // let the workers finish their current jobs, stop the I/O threads.
 void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3::Server& s3_server,
-                      amqp::Server& amqp_server, worker::WorkerPool& pool, int io_threads) {
+                      amqp::Server* amqp_server, worker::WorkerPool& pool, int io_threads) {
     auto log = module_logger("cli");
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
@@ -323,7 +359,7 @@ void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3:
         log->info("shutdown 1/3: closing HTTP, S3 and AMQP listeners and sessions");
         frontend.stop();
         s3_server.stop();
-        amqp_server.stop();
+        if (amqp_server != nullptr) amqp_server->stop();
         log->info("shutdown 2/3: stopping workers after their current jobs");
         pool.stop();
         log->info("shutdown 3/3: stopping I/O threads");
@@ -359,7 +395,9 @@ void run_serve(const ServeOptions& options) {
     auto store = open_store(options, credentials.credentials);
     metrics::Metrics metrics;
     attach_log_error_counter(metrics.log_errors_total());
-    auto broker = open_broker(options);
+    const bool external_broker = !options.broker_url.empty();
+    auto broker = external_broker ? open_external_broker(options, credentials.credentials, metrics)
+                                  : open_broker(options);
     declare_queues(*broker, options);
 
     worker::WorkerPool pool(*broker, *store, metrics, worker_options(options));
@@ -391,17 +429,24 @@ void run_serve(const ServeOptions& options) {
         pool.stop();
         fail(s3_bound.error().message);
     }
-    amqp::Server amqp_server(io, *broker,
-                             amqp::ServerOptions{.host = amqp_endpoint->host,
-                                                 .port = amqp_endpoint->port,
-                                                 .username = credentials.credentials.access_key,
-                                                 .password = credentials.credentials.secret_key});
-    auto amqp_bound = amqp_server.start();
-    if (!amqp_bound) {
-        frontend.stop();
-        s3_server.stop();
-        pool.stop();
-        fail(amqp_bound.error().message);
+    // The AMQP listener serves the embedded broker only.
+    std::unique_ptr<amqp::Server> amqp_server;
+    std::optional<boost::asio::ip::tcp::endpoint> amqp_bound;
+    if (!external_broker) {
+        amqp_server = std::make_unique<amqp::Server>(
+            io, *broker,
+            amqp::ServerOptions{.host = amqp_endpoint->host,
+                                .port = amqp_endpoint->port,
+                                .username = credentials.credentials.access_key,
+                                .password = credentials.credentials.secret_key});
+        auto started = amqp_server->start();
+        if (!started) {
+            frontend.stop();
+            s3_server.stop();
+            pool.stop();
+            fail(started.error().message);
+        }
+        amqp_bound = *started;
     }
     log->info("imgbus serve: data in {}, {} workers, prefetch {}, job queue limit {}",
               std::filesystem::absolute(options.data_dir).string(), options.workers,
@@ -410,12 +455,14 @@ void run_serve(const ServeOptions& options) {
               format_endpoint(bound->address().to_string(), bound->port()));
     log->info("s3 listening on http://{}",
               format_endpoint(s3_bound->address().to_string(), s3_bound->port()));
-    log->info("amqp listening on amqp://{}",
-              format_endpoint(amqp_bound->address().to_string(), amqp_bound->port()));
+    if (amqp_bound) {
+        log->info("amqp listening on amqp://{}",
+                  format_endpoint(amqp_bound->address().to_string(), amqp_bound->port()));
+    }
     log_credentials(credentials);
-    frontend.set_admin_hooks(
-        admin_hooks(options, pool, amqp_server, *bound, *s3_bound, *amqp_bound));
-    run_until_signal(io, frontend, s3_server, amqp_server, pool, options.io_threads);
+    frontend.set_admin_hooks(admin_hooks(options, pool, amqp_server.get(), *bound, *s3_bound,
+                                         amqp_bound ? &*amqp_bound : nullptr));
+    run_until_signal(io, frontend, s3_server, amqp_server.get(), pool, options.io_threads);
     // Flush, not spdlog::shutdown(): the listeners' destructors below still log.
     spdlog::default_logger()->flush();
 }

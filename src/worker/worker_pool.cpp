@@ -44,15 +44,9 @@ Result<void> check_options(const WorkerOptions& options) {
                        ") and max passes per job (" + std::to_string(options.max_passes_per_job) +
                        ") must both be at least 1");
     }
-    return {};
-}
-
-// Declares a queue with default options. A queue that another process already declared with
-// other options (a different max length, say) is used as it is.
-Result<void> ensure_queue(broker::Broker& broker, const std::string& queue) {
-    auto declared = broker.declare_queue(queue, broker::QueueOptions{});
-    if (!declared && declared.error().code != broker::Errc::queue_exists_with_other_options) {
-        return declared.error();
+    if (options.max_attempts < 1 || options.max_attempts > 100) {
+        return invalid("max attempts " + std::to_string(options.max_attempts) +
+                       " is outside 1..100; pass --max-attempts within that range");
     }
     return {};
 }
@@ -170,11 +164,17 @@ Result<void> WorkerPool::start() {
     if (auto checked = check_options(options); !checked) {
         return checked;
     }
-    for (const auto& queue : {options.job_queue, options.event_queue}) {
-        if (auto ensured = ensure_queue(impl_->broker, queue); !ensured) {
+    const std::pair<std::string, broker::QueueOptions> queues[] = {
+        {options.job_queue, job_queue_options(options.job_queue_max_length)},
+        {options.event_queue, event_queue_options(options.job_queue_max_length)},
+        {options.dead_letter_queue, dead_letter_queue_options()}};
+    for (const auto& [queue, queue_options] : queues) {
+        auto ensured = ensure_queue(impl_->broker, queue, queue_options);
+        if (!ensured) {
             impl_->log->error("declaring queue {} failed: {}", queue, ensured.error().message);
-            return ensured;
+            return ensured.error();
         }
+        if (!ensured->empty()) impl_->log->warn("{}", *ensured);
     }
     for (int index = 0; index < options.workers; ++index) {
         if (auto started = impl_->start_worker(index); !started) {

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+// `imgbus worker`: a worker process on its own, consuming the job queue of an external broker
+// and reading and writing images in an external S3 store.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <future>
+#include <thread>
+
+#include "commands.hpp"
+#include "credentials.hpp"
+#include "endpoint.hpp"
+#include "imgbus/log.hpp"
+#include "imgbus/s3/client.hpp"
+#include "imgbus/worker/worker_pool.hpp"
+#include "logging.hpp"
+#include "metrics_server.hpp"
+#include "remote_broker.hpp"
+
+namespace imgbus::cli {
+namespace {
+
+struct WorkerFlags {
+    std::string broker_url;
+    std::string store_url;
+    std::string access_key;
+    std::string secret_key;
+    std::string credentials_file;
+    int workers = 1;
+    std::uint32_t prefetch = 1;
+    int max_threads = 64;
+    int max_passes = 100;
+    std::uint64_t max_pixels = 100'000'000;
+    int max_attempts = 3;
+    std::string metrics_address = "127.0.0.1:9100";
+    std::string log_level = "info";
+};
+
+void add_worker_flags(CLI::App& command, WorkerFlags& flags) {
+    command
+        .add_option("--broker", flags.broker_url,
+                    "broker as amqp://USER:PASSWORD@HOST:PORT/VHOST (vhost / is %2F); prefer "
+                    "IMGBUS_BROKER_USER/IMGBUS_BROKER_PASSWORD to a password in the URL, which "
+                    "other users can read in ps")
+        ->envname("IMGBUS_BROKER")
+        ->required();
+    command
+        .add_option("--store", flags.store_url,
+                    "S3 store as http://HOST:PORT (path-style; an imgbus serve's --s3, MinIO) or "
+                    "s3://HOST:PORT for https")
+        ->envname("IMGBUS_STORE")
+        ->required();
+    command.add_option("--access-key", flags.access_key, "S3 access key")
+        ->envname("IMGBUS_ACCESS_KEY");
+    command.add_option("--secret-key", flags.secret_key, "S3 secret key (prefer the variable)")
+        ->envname("IMGBUS_SECRET_KEY");
+    command
+        .add_option("--credentials-file", flags.credentials_file,
+                    "JSON key pair {\"access_key\", \"secret_key\"} with mode 0600, such as an "
+                    "imgbus serve's <data-dir>/credentials.json; used for the store and, when "
+                    "the URL and IMGBUS_BROKER_USER give no user, for the broker")
+        ->envname("IMGBUS_CREDENTIALS_FILE");
+    command.add_option("--workers", flags.workers, "jobs processed at once (consumer threads)")
+        ->envname("IMGBUS_WORKERS")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    command.add_option("--prefetch", flags.prefetch, "unacknowledged jobs each worker may hold")
+        ->envname("IMGBUS_PREFETCH")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    command.add_option("--max-threads", flags.max_threads, "upper limit of a job's OpenMP threads")
+        ->envname("IMGBUS_MAX_THREADS_PER_JOB")
+        ->check(CLI::Range(1, 1024))
+        ->capture_default_str();
+    command.add_option("--max-passes", flags.max_passes, "upper limit of a job's kernel passes")
+        ->envname("IMGBUS_MAX_PASSES")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    command.add_option("--max-pixels", flags.max_pixels, "largest image, in pixels")
+        ->envname("IMGBUS_MAX_PIXELS")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{4'000'000'000}))
+        ->capture_default_str();
+    command
+        .add_option("--max-attempts", flags.max_attempts,
+                    "tries of a job that failed because the store was unreachable, before it "
+                    "goes to imgbus.jobs.dead and is reported failed")
+        ->envname("IMGBUS_MAX_ATTEMPTS")
+        ->check(CLI::Range(1, 100))
+        ->capture_default_str();
+    command
+        .add_option("--metrics-addr", flags.metrics_address,
+                    "HOST:PORT serving /metrics and /healthz; port 0 picks a free port")
+        ->envname("IMGBUS_METRICS_ADDR")
+        ->capture_default_str();
+    command.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error")
+        ->envname("IMGBUS_LOG_LEVEL")
+        ->check(CLI::IsMember(kLogLevels))
+        ->capture_default_str();
+}
+
+[[noreturn]] void fail(const std::string& message) {
+    spdlog::error("{}", message);
+    spdlog::default_logger()->flush();
+    throw CLI::RuntimeError(1);
+}
+
+// The store key pair: flags or variables, else the credentials file. Never logs the secret.
+std::optional<s3::Credentials> store_credentials(const WorkerFlags& flags) {
+    if (!flags.access_key.empty() && !flags.secret_key.empty()) {
+        return s3::Credentials{flags.access_key, flags.secret_key};
+    }
+    if (!flags.access_key.empty() || !flags.secret_key.empty()) {
+        fail(
+            "give both --access-key and --secret-key (or IMGBUS_ACCESS_KEY and "
+            "IMGBUS_SECRET_KEY), or use --credentials-file");
+    }
+    if (flags.credentials_file.empty()) return std::nullopt;
+    auto read = read_credentials_file(flags.credentials_file);
+    if (!read) fail(read.error().message);
+    return *read;
+}
+
+worker::WorkerOptions pool_options(const WorkerFlags& flags) {
+    worker::WorkerOptions options;
+    options.workers = flags.workers;
+    options.prefetch = flags.prefetch;
+    options.max_threads_per_job = flags.max_threads;
+    options.max_passes_per_job = flags.max_passes;
+    options.decode_limits.max_pixels = flags.max_pixels;
+    options.max_attempts = flags.max_attempts;
+    return options;
+}
+
+// Starts the pool once the broker is up; a start that fails because the connection dropped
+// meanwhile is tried again.
+bool start_pool(worker::WorkerPool& pool, amqp::RemoteBroker& broker,
+                const std::function<bool()>& stop_requested) {
+    auto log = module_logger("cli");
+    while (true) {
+        if (!wait_for_broker(broker, stop_requested)) return false;
+        auto started = pool.start();
+        if (started) return true;
+        if (started.error().code != broker::Errc::unavailable) {
+            fail("cannot start the workers: " + started.error().message);
+        }
+        log->warn("starting the workers failed, trying again: {}", started.error().message);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+}
+
+void run_worker(const WorkerFlags& flags) {
+    setup_logging(flags.log_level);
+    auto log = module_logger("cli");
+    const auto metrics_endpoint = parse_endpoint(flags.metrics_address);
+    if (!metrics_endpoint) fail(metrics_endpoint.error().message);
+    const auto credentials = store_credentials(flags);
+    if (!credentials) {
+        fail(
+            "no store credentials: pass --credentials-file, or set IMGBUS_ACCESS_KEY and "
+            "IMGBUS_SECRET_KEY");
+    }
+    auto store = s3::open_s3_store(flags.store_url, *credentials);
+    if (!store) fail(store.error().message);
+
+    metrics::Metrics metrics;
+    attach_log_error_counter(metrics.log_errors_total());
+    auto broker = open_remote_broker(flags.broker_url, credentials, metrics);
+    if (!broker) fail(broker.error().message);
+    auto& remote = **broker;
+
+    boost::asio::io_context io(1);
+    MetricsServer metrics_server(
+        io, {.metrics = [&metrics] { return metrics.serialize(); },
+             .health =
+                 [&remote] {
+                     return remote.connected() ? std::string{}
+                                               : "broker " + remote.describe() + " disconnected";
+                 }});
+    auto bound = metrics_server.start(metrics_endpoint->host, metrics_endpoint->port);
+    if (!bound) fail(bound.error().message);
+
+    std::promise<int> stop;
+    auto stopped = stop.get_future().share();
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int number) {
+        if (!error) stop.set_value(number);
+    });
+    std::jthread io_thread([&io] { io.run(); });
+    log->info("imgbus worker: broker {}, store {}, {} workers, prefetch {}, max {} attempts",
+              remote.describe(), flags.store_url, flags.workers, flags.prefetch,
+              flags.max_attempts);
+    log->info("metrics listening on http://{}/metrics",
+              format_endpoint(bound->address().to_string(), bound->port()));
+
+    auto stop_requested = [&stopped] {
+        return stopped.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    };
+    worker::WorkerPool pool(remote, **store, metrics, pool_options(flags));
+    if (start_pool(pool, remote, stop_requested)) stopped.wait();
+    log->info("received signal {}; stopping workers after their current jobs", stopped.get());
+    pool.stop();
+    broker->reset();
+    metrics_server.stop();
+    io.stop();
+    log->info("imgbus worker stopped");
+    spdlog::default_logger()->flush();
+}
+
+}  // namespace
+
+void register_worker(CLI::App& app) {
+    auto flags = std::make_shared<WorkerFlags>();
+    auto* command = app.add_subcommand(
+        "worker", "Process jobs from an external broker (RabbitMQ or imgbus serve) and S3 store");
+    add_worker_flags(*command, *flags);
+    command->callback([flags] { run_worker(*flags); });
+}
+
+}  // namespace imgbus::cli
