@@ -119,6 +119,14 @@ void DeliveryProcessor::process(const broker::Delivery& delivery) {
     event.redelivered = delivery.redelivered;
     event.timings.queue_wait_seconds = taken_timings.queue_wait_seconds;
     event.timings.process_seconds = std::chrono::duration<double>(Clock::now() - taken).count();
+    if (event.status == JobStatus::failed && outcome.retryable) {
+        const int attempt = attempt_of(delivery.message);
+        if (attempt < options_.max_attempts) {
+            retry_later(delivery, event, attempt);
+            return;
+        }
+        dead_letter(delivery, event, attempt);
+    }
     publish_event(event, delivery.delivery_tag);
     settle(delivery, event);
     if (event.status == JobStatus::failed) {
@@ -145,7 +153,14 @@ void DeliveryProcessor::observe_taken(const broker::Delivery& delivery, JobTimin
     timings_known_ = true;
 }
 
-void DeliveryProcessor::observe_queue_wait(const JobMessage& job, const JobTimings& timings) {
+void DeliveryProcessor::observe_queue_wait(const JobMessage& job, JobTimings& timings) {
+    // A broker reached over AMQP may not pass the publish time on (imgbus serve's listener does
+    // not), so the frontend's submitted_at stands in for it.
+    if (!timings_known_ && job.submitted_at.time_since_epoch().count() != 0) {
+        const auto waited = std::chrono::system_clock::now() - job.submitted_at;
+        timings.queue_wait_seconds = std::max(0.0, std::chrono::duration<double>(waited).count());
+        timings_known_ = true;
+    }
     if (!timings_known_) {
         return;
     }

@@ -15,6 +15,9 @@ struct JobOutcome {
     std::string failure_reason;
     // The op metrics label: the job's operation or "pipeline"; empty when the operation is unknown.
     std::string op_label;
+    // The store could not be reached or failed on its side (store::Errc::io_error while fetching
+    // the input or storing the output), so another attempt may succeed.
+    bool retryable = false;
 };
 
 // Runs the stages of process_job() and reports which one failed. Never throws.

@@ -151,6 +151,7 @@ bool JobRun::fetch() {
     const auto start = Clock::now();
     auto object = store_.get_object(job_.input.bucket, job_.input.key);
     if (!object) {
+        outcome_.retryable = object.error().code == store::Errc::io_error;
         return fail(object.error().message);
     }
     bytes_ = std::move(object->data);
@@ -222,6 +223,7 @@ bool JobRun::store_output() {
     put.metadata = {{"job-id", job_.id}, {"op", job_.op}, {"threads", std::to_string(threads_)}};
     const auto stored = store_.put_object(job_.output.bucket, job_.output.key, bytes_, put);
     if (!stored) {
+        outcome_.retryable = stored.error().code == store::Errc::io_error;
         return fail(stored.error().message);
     }
     record_stage(outcome_.event.timings.store_seconds, start);

@@ -316,3 +316,43 @@ TEST_CASE("pool counts failures past the warning limit", "[worker]") {
     CHECK(f.metrics.grayscale_failures_total("bad_message").Value() == kBadMessages);
     CHECK(f.broker.nacks().size() == kBadMessages);
 }
+
+TEST_CASE("pool retries a store failure, then dead-letters", "[worker]") {
+    PoolFixture f;
+    f.store.fail_puts = true;  // io_error: the store may come back, so the job is tried again
+    f.options.max_attempts = 2;
+    f.publish_job("j-store");
+    WorkerPool pool{f.broker, f.store, f.metrics, f.options};
+    REQUIRE(pool.start().ok());
+    REQUIRE(eventually([&] { return f.count_events(JobStatus::failed) == 1; }));
+    REQUIRE(eventually([&] { return f.jobs_drained(); }));
+    pool.stop();
+
+    const auto dead = f.broker.ready_bodies(std::string{kDeadLetterQueue});
+    REQUIRE(dead.size() == 1);
+    CHECK(parse_job_message(dead[0])->id == "j-store");
+    // Try 1 was published again and acked; try 2 went to the dead-letter queue and was nacked.
+    CHECK(f.broker.acks().size() == 1);
+    CHECK(f.broker.nacks().size() == 1);
+    CHECK(f.metrics.grayscale_failures_total("store").Value() == 1);
+    for (const auto& event : f.events()) {
+        if (event.status == JobStatus::failed) {
+            CHECK(event.error.find("store failed: ") == 0);
+            CHECK(event.error.find("all 2 tries") != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("pool does not retry a job whose input is missing", "[worker]") {
+    PoolFixture f;
+    f.options.max_attempts = 5;
+    f.publish_job("j-gone", "absent.jpg");  // no_such_key: another try cannot help
+    WorkerPool pool{f.broker, f.store, f.metrics, f.options};
+    REQUIRE(pool.start().ok());
+    REQUIRE(eventually([&] { return f.count_events(JobStatus::failed) == 1; }));
+    REQUIRE(eventually([&] { return f.jobs_drained(); }));
+    pool.stop();
+    CHECK(f.broker.ready_bodies(std::string{kDeadLetterQueue}).empty());
+    CHECK(f.broker.acks().empty());
+    CHECK(f.broker.nacks().size() == 1);
+}

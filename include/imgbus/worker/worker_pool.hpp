@@ -38,7 +38,9 @@ JobEvent process_job(const JobMessage& job, store::ObjectStore& store, const Wor
 
 // Worker threads that consume the job queue. Life of a job here: delivered (unacked) → a
 // "processing" event → process_job → a "done" event and ack, or a "failed" event and a nack
-// without requeue, because retrying a bad image cannot help. stop() lets each worker finish its
+// without requeue, because retrying a bad image cannot help. A job whose store failed is
+// published again with a try count and acked, up to max_attempts tries, and then copied to the
+// dead-letter queue before its "failed" event. stop() lets each worker finish its
 // current job; jobs that were delivered but not started go back to the queue.
 class WorkerPool {
   public:
