@@ -113,16 +113,23 @@ class RabbitMQ:
                     text += f"\n--- {name} (last 6000 characters)\n" + log.read()[-6000:]
         return text
 
+    def stop_node(self, timeout=20):
+        """Stops the node by its PID with SIGTERM and keeps its data, ports and epmd, so that
+        start() brings the same node back with its durable queues and persistent messages."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None:
+            self.log_file.close()
+
     def stop(self, timeout=20):
         """Sends SIGTERM to the node and then to its epmd, each by its recorded PID."""
         try:
-            if self.process is not None and self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            self.stop_node(timeout)
         finally:
             if self.epmd_pid is None:
                 self.epmd_pid = self._find_epmd()
@@ -131,6 +138,4 @@ class RabbitMQ:
                     os.kill(self.epmd_pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-            if self.process is not None:
-                self.log_file.close()
             shutil.rmtree(self.base, ignore_errors=True)

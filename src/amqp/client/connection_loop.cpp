@@ -5,6 +5,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "amqp_tables.hpp"
 #include "remote_broker.hpp"
 
@@ -91,17 +94,22 @@ Result<void> RemoteBrokerImpl::connect() {
     conn_ = amqp_new_connection();
     auto* socket = amqp_tcp_socket_new(conn_);
     if (socket == nullptr) {
-        drop_connection("out of memory");
-        return unavailable("creating a socket failed");
+        amqp_destroy_connection(conn_);
+        conn_ = nullptr;
+        return broker::make_error(broker::Errc::unavailable, "creating a socket failed");
     }
     auto timeout = to_timeval(options_.connect_timeout);
     amqp_set_handshake_timeout(conn_, &timeout);
     amqp_set_rpc_timeout(conn_, &timeout);
     const int opened = amqp_socket_open_noblock(socket, url_.host.c_str(), url_.port, &timeout);
     if (opened != AMQP_STATUS_OK) {
+        const int error = errno;
         amqp_destroy_connection(conn_);
         conn_ = nullptr;
-        return unavailable("TCP connect: " + library_error(opened));
+        return broker::make_error(broker::Errc::unavailable,
+                                  "TCP connect to " + url_.host + ":" + std::to_string(url_.port) +
+                                      " failed: " + library_error(opened) + " (" +
+                                      std::strerror(error) + ")");
     }
     amqp_table_entry_t name_entry{};
     name_entry.key = amqp_cstring_bytes("connection_name");
@@ -114,8 +122,10 @@ Result<void> RemoteBrokerImpl::connect() {
     if (login.reply_type != AMQP_RESPONSE_NORMAL) {
         amqp_destroy_connection(conn_);
         conn_ = nullptr;
-        return unavailable("login as " + url_.username + " to vhost " + url_.vhost + ": " +
-                           describe_reply(login) + " (check the user, password and vhost)");
+        return broker::make_error(broker::Errc::unavailable,
+                                  "login as " + url_.username + " to vhost " + url_.vhost +
+                                      " failed: " + describe_reply(login) +
+                                      "; check the user, password and vhost");
     }
     ++generation_;
     deliveries_.clear();
