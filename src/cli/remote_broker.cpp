@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 
 #include "imgbus/log.hpp"
@@ -38,6 +39,19 @@ Result<std::unique_ptr<amqp::RemoteBroker>> open_remote_broker(
         }
     }
     amqp::ClientOptions options;
+    if (auto heartbeat = env("IMGBUS_BROKER_HEARTBEAT"); !heartbeat.empty()) {
+        int seconds = -1;
+        const auto [end, error] =
+            std::from_chars(heartbeat.data(), heartbeat.data() + heartbeat.size(), seconds);
+        if (error != std::errc{} || end != heartbeat.data() + heartbeat.size() || seconds < 0 ||
+            seconds > 600) {
+            return broker::make_error(
+                broker::Errc::invalid_argument,
+                "IMGBUS_BROKER_HEARTBEAT is '" + heartbeat +
+                    "'; set it to seconds in 0..600 (0 turns heartbeats off)");
+        }
+        options.heartbeat = std::chrono::seconds(seconds);
+    }
     options.connection_name = "imgbus " + std::to_string(::getpid());
     auto& counter = metrics.grayscale_reconnect_attempts_total();
     options.on_reconnect_attempt = [&counter](int) { counter.Increment(); };
