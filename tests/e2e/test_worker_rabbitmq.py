@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""Scale-out on a real RabbitMQ: Debian's rabbitmq-server on loopback as the broker, an
-`imgbus serve --broker amqp://... --workers 0` as frontend and store, and two `imgbus worker`
+"""Scale-out on a real RabbitMQ: Debian's rabbitmq-server on loopback as the broker, one
+`imgbus serve` used only as the S3 store, a frontend `imgbus serve --broker amqp://...
+--store http://... --workers 0` with both services external, and two `imgbus worker`
 processes. RabbitMQ is stopped (by its PID) in the middle of the run and started again. Every
 accepted job must end done exactly once with a correct result, the workers must count their
 reconnect attempts, and the frontend must answer 503 with Retry-After while the broker is down
@@ -87,11 +88,15 @@ def main():
     checks = Checks()
     rabbit = RabbitMQ().start()
     broker = f"amqp://127.0.0.1:{rabbit.amqp_port}/%2F"
-    server = workers = None
+    store = server = workers = None
     try:
-        server = Server("--workers", "0", *MAX_PASSES, "--broker", f"amqp://guest:guest@127.0.0.1:"
-                        f"{rabbit.amqp_port}/%2F").start()
-        workers = [Worker(broker, server.s3_url, server.access_key, server.secret_key,
+        # Its own frontend and broker stay idle: jobs and events go through RabbitMQ.
+        store = Server("--workers", "0").start()
+        server = Server("--workers", "0", *MAX_PASSES, "--broker",
+                        f"amqp://guest:guest@127.0.0.1:{rabbit.amqp_port}/%2F",
+                        "--store", store.s3_url, "--access-key", store.access_key,
+                        "--secret-key", store.secret_key).start()
+        workers = [Worker(broker, store.s3_url, store.access_key, store.secret_key,
                           "--prefetch", "2", *MAX_PASSES, broker_user="guest", broker_password="guest").start()
                    for _ in range(2)]
         run = Run(rabbit, server, workers)
@@ -100,13 +105,14 @@ def main():
         checks.run("every accepted job done once, results correct", check_every_job_once, run)
     finally:
         if checks.failed:
-            for process in [server, *(workers or [])]:
+            for process in [store, server, *(workers or [])]:
                 if process:
                     print(process.log()[-4000:])
         for worker in workers or []:
             worker.cleanup()
-        if server:
-            server.cleanup()
+        for process in (server, store):
+            if process:
+                process.cleanup()
         rabbit.stop()
     checks.finish()
 
