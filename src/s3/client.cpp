@@ -316,6 +316,11 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
     if (!request.body.empty()) {
         headers = curl_slist_append(headers, "Expect: 100-continue");
     }
+    // An empty PUT goes out as a custom request without a body, for which libcurl sends no
+    // Content-Length. S3 servers (AWS, MinIO, imgbus) reject a PUT without one with 411.
+    if (request.method == "PUT" && request.body.empty()) {
+        headers = curl_slist_append(headers, "Content-Length: 0");
+    }
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
                                                                             &curl_slist_free_all);
 

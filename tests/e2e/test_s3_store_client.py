@@ -21,6 +21,8 @@ def check_job_through_remote_store(backend, frontend):
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket="imgbus"):
         keys += [item["Key"] for item in page.get("Contents", [])]
     assert any(key.startswith("uploads/") for key in keys), keys
+    # The empty object that marks a batch as queued, written with an empty PUT.
+    assert f"uploads/{body['batch']}/published" in keys, keys
     processed = [key for key in keys if key.startswith("processed/")]
     assert len(processed) == 1, keys
     status, _, result = frontend.get(f"/api/jobs/{job_id}/result")
