@@ -229,7 +229,8 @@ def check_killed_worker_jobs_redelivered(server, worker):
 
 
 def check_worker_stops_on_sigterm(server, worker):
-    assert worker.stop() == 0, f"the worker exited with {worker.process.returncode}:\n" + worker.log()
+    exit_code = worker.stop()
+    assert exit_code == 0, f"the worker exited with {exit_code}:\n" + worker.log()
     assert "stopped" in worker.log(), worker.log()
     assert PASSWORD not in worker.log(), "the worker logged the broker password"
 
