@@ -15,7 +15,7 @@ build_packages=(
 test_packages=(
     curl prometheus /usr/bin/python3 python3-selenium chromium chromium-driver
     libjpeg-turbo-progs imagemagick libvips-tools awscli s3cmd rclone python3-boto3
-    python3-pika python3-kombu python3-pil python3-yaml amqp-tools rabbitmq-server
+    python3-pika python3-kombu python3-pil python3-yaml amqp-tools rabbitmq-server systemd
 )
 
 wanted=("${build_packages[@]}")
