@@ -6,7 +6,8 @@ It joins any imgbus deployment through the job protocol in docs/protocol.md. It 
 `imgbus.jobs` with a prefetch and reads each job's input object from the S3 store. It converts
 the image to BT.601 luma as imgbus does and writes the output object that the job names. It
 publishes the `processing` and then the `done` or `failed` event on `imgbus.events`, and only
-then acknowledges the job.
+then acknowledges the job. A job whose store could not be reached is published again with its
+`imgbus-attempt` header raised, and after the last try it goes to `imgbus.jobs.dead`.
 
 Needs Debian's python3-pika, python3-boto3 and python3-pil. Configuration comes from the
 environment, so that no secret appears on a command line:
@@ -19,6 +20,7 @@ environment, so that no secret appears on a command line:
   IMGBUS_SECRET_KEY       S3 secret key
   IMGBUS_S3_REGION        SigV4 region (default us-east-1)
   IMGBUS_PREFETCH         unacknowledged jobs held at once (default 1)
+  IMGBUS_MAX_ATTEMPTS     tries of a job whose store could not be reached (default 3)
 
 Run: IMGBUS_ACCESS_KEY=... IMGBUS_SECRET_KEY=... python3 python_worker.py [--prefetch N]
 """
@@ -44,6 +46,7 @@ from PIL import Image, ImageOps
 
 PROTOCOL_VERSION = 1
 JOB_QUEUE = "imgbus.jobs"
+DEAD_LETTER_QUEUE = "imgbus.jobs.dead"
 EVENT_QUEUE = "imgbus.events"
 MAX_PIXELS = 100_000_000  # the default --max-pixels of imgbus
 JPEG_QUALITY = 90  # the quality imgbus encodes JPEG results with
@@ -56,12 +59,17 @@ TIMING_FIELDS = ("queue_wait_seconds", "fetch_seconds", "decode_seconds", "kerne
 MAX_ERROR_CHARACTERS = 4000  # the protocol allows 8192 bytes of UTF-8
 EVENT_ATTEMPTS = 5
 MAX_BACKOFF_SECONDS = 30.0
+MAX_RETRY_PAUSE_SECONDS = 10.0  # before publishing a job again, as imgbus worker does
 
 log = logging.getLogger("imgbus-python-worker")
 
 
 class JobFailed(Exception):
     """A job that cannot be completed; the message names the stage and the reason."""
+
+
+class StoreUnavailable(JobFailed):
+    """A fetch or store that failed for a reason another try may cure."""
 
 
 class StopRequested(Exception):
@@ -77,11 +85,16 @@ def parse_arguments():
                         help="S3 endpoint URL (path-style addressing)")
     parser.add_argument("--prefetch", type=int, default=int(env("IMGBUS_PREFETCH", "1")),
                         help="jobs the broker may deliver before the first is acknowledged")
+    parser.add_argument("--max-attempts", type=int,
+                        default=int(env("IMGBUS_MAX_ATTEMPTS", "3")),
+                        help="tries of a job whose store could not be reached")
     parser.add_argument("--name", default=f"{socket.gethostname()}/{os.getpid()}/py0",
                         help="worker id sent in each event")
     arguments = parser.parse_args()
     if not 1 <= arguments.prefetch <= 65535:
         parser.error(f"--prefetch {arguments.prefetch} is outside 1..65535")
+    if not 1 <= arguments.max_attempts <= 100:
+        parser.error(f"--max-attempts {arguments.max_attempts} is outside 1..100")
     return arguments
 
 
@@ -175,16 +188,16 @@ class Worker:
                   "anyway, because its output is already stored", job["id"], status,
                   EVENT_ATTEMPTS)
 
-    def on_message(self, channel, method, _properties, body):
+    def on_message(self, channel, method, properties, body):
         self.busy = True
         try:
-            self.handle(method, body)
+            self.handle(method, properties, body)
         finally:
             self.busy = False
         if self.stop_requested:
             channel.stop_consuming()
 
-    def handle(self, method, body):
+    def handle(self, method, properties, body):
         """Process one delivery, then acknowledge or reject it."""
         tag = method.delivery_tag
         started = time.monotonic()
@@ -214,6 +227,9 @@ class Worker:
         timings["queue_wait_seconds"] = seconds_since_submitted(message)
         try:
             width, height = self.run(message, timings)
+        except StoreUnavailable as failure:
+            self.retry_or_dead_letter(job, tag, properties, body, failure)
+            return
         except JobFailed as failure:
             timings["process_seconds"] = time.monotonic() - started
             log.warning("job %s (delivery %d): %s", job["id"], tag, failure)
@@ -226,6 +242,35 @@ class Worker:
         self.channel.basic_ack(tag)
         log.info("job %s (delivery %d): done in %.3f s", job["id"], tag,
                  timings["process_seconds"])
+
+    def retry_or_dead_letter(self, job, tag, properties, body, failure):
+        """Publish a job whose store failed again with its try count raised, or after the last
+        try to imgbus.jobs.dead with a failed event, as docs/protocol.md describes."""
+        headers = dict(properties.headers or {})
+        attempt = headers.get("imgbus-attempt", 1)
+        attempt = attempt if isinstance(attempt, int) and attempt >= 1 else 1
+        maximum = self.arguments.max_attempts
+        if attempt < maximum:
+            pause = min(MAX_RETRY_PAUSE_SECONDS, 2.0 ** (attempt - 1))
+            log.warning("job %s: try %d of %d failed, trying again in %.0f s: %s", job["id"],
+                        attempt, maximum, pause, failure)
+            self.channel.connection.sleep(pause)  # keeps answering the broker's heartbeats
+            self.publish_job(JOB_QUEUE, body, {**headers, "imgbus-attempt": attempt + 1})
+            self.channel.basic_ack(tag)
+            return
+        log.error("job %s: failed on all %d tries, moved to %s: %s", job["id"], attempt,
+                  DEAD_LETTER_QUEUE, failure)
+        self.publish_job(DEAD_LETTER_QUEUE, body,
+                         {**headers, "imgbus-attempt": attempt,
+                          "imgbus-error": str(failure)[:MAX_ERROR_CHARACTERS]})
+        self.publish_event(job, "failed", error=f"{failure} (failed on all {attempt} tries; "
+                                                f"the job is in {DEAD_LETTER_QUEUE})")
+        self.channel.basic_reject(tag, requeue=False)
+
+    def publish_job(self, queue, body, headers):
+        properties = pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                          headers=headers)
+        self.channel.basic_publish("", queue, body, properties, mandatory=True)
 
     def run(self, job, timings):
         """Run the stages in order, record each in `timings` and return the output size.
@@ -245,7 +290,7 @@ class Worker:
         try:
             data = self.s3.get_object(Bucket=source["bucket"], Key=source["key"])["Body"].read()
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-            raise JobFailed(f"fetch failed: s3://{source['bucket']}/{source['key']}: {error}")
+            raise store_failure(f"fetch failed: s3://{source['bucket']}/{source['key']}", error)
         stage_done("fetch")
 
         image, image_format = decode(data)
@@ -269,7 +314,7 @@ class Worker:
                                Body=output.getvalue(), ContentType=Image.MIME[image_format],
                                Metadata={"job-id": job["id"], "op": job["op"], "threads": "1"})
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-            raise JobFailed(f"store failed: s3://{target['bucket']}/{target['key']}: {error}")
+            raise store_failure(f"store failed: s3://{target['bucket']}/{target['key']}", error)
         stage_done("store")
         return gray.width, gray.height
 
@@ -279,10 +324,11 @@ class Worker:
         try:
             self.channel = connection.channel()
             self.channel.confirm_delivery()
-            # Passive: the frontend declares both queues with its own arguments (a length
+            # Passive: the frontend declares the queues with its own arguments (a length
             # limit), and a declare with other arguments fails with PRECONDITION_FAILED.
             self.channel.queue_declare(JOB_QUEUE, passive=True)
             self.channel.queue_declare(EVENT_QUEUE, passive=True)
+            self.channel.queue_declare(DEAD_LETTER_QUEUE, passive=True)
             self.channel.basic_qos(prefetch_count=self.arguments.prefetch)
             self.channel.basic_consume(JOB_QUEUE, self.on_message)
             log.info("consuming %s with prefetch %d as %s", JOB_QUEUE, self.arguments.prefetch,
@@ -322,6 +368,17 @@ class Worker:
         self.stop_requested = True
         if not self.busy:
             raise StopRequested()
+
+
+def store_failure(what, error):
+    """Return the failure for an S3 error: StoreUnavailable when the store could not be reached
+    or returned a server error (5xx), JobFailed otherwise (no such key, access denied)."""
+    message = f"{what}: {error}"
+    if isinstance(error, botocore.exceptions.ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return StoreUnavailable(message) if status >= 500 else JobFailed(message)
+    transient = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
+    return StoreUnavailable(message) if isinstance(error, transient) else JobFailed(message)
 
 
 def decode(data):

@@ -2,6 +2,7 @@
 """End to end: the example worker docs/examples/python_worker.py (pika, boto3, Pillow) joins an
 `imgbus serve --workers 0` over its AMQP and S3 listeners and completes the frontend's jobs."""
 import io
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from PIL import Image
 
 import imgbus_server
 from amqp_harness import PASSWORD, USER, AmqpServer, pika_parameters
-from imgbus_server import Checks, image_shape, require_environment
+from imgbus_server import Checks, free_port, image_shape, require_environment
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                       "examples", "python_worker.py")
@@ -23,14 +24,14 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "d
 class PythonWorker:
     """The example worker as a child process, configured through the environment only."""
 
-    def __init__(self, server, log_dir):
+    def __init__(self, server, log_dir, store_url=None, extra_args=()):
         self.log_path = os.path.join(log_dir, f"python-worker-{time.time_ns()}.log")
         env = dict(os.environ)
         env.update({
             "IMGBUS_BROKER": f"amqp://127.0.0.1:{server.amqp_port}/%2F",
             "IMGBUS_BROKER_USER": USER,
             "IMGBUS_BROKER_PASSWORD": PASSWORD,
-            "IMGBUS_STORE": server.s3_url,
+            "IMGBUS_STORE": store_url or server.s3_url,
             "IMGBUS_ACCESS_KEY": USER,
             "IMGBUS_SECRET_KEY": PASSWORD,
             # Keep botocore away from any other credential source or the metadata service.
@@ -40,7 +41,7 @@ class PythonWorker:
         })
         self.log_file = open(self.log_path, "w")
         self.process = subprocess.Popen([sys.executable, WORKER, "--prefetch", "2",
-                                         "--name", "test/python/w0"],
+                                         "--name", "test/python/w0", *extra_args],
                                         env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
 
     def log(self):
@@ -228,6 +229,34 @@ def check_killed_worker_jobs_redelivered(server, worker):
         successor.stop()
 
 
+def check_unreachable_store_dead_lettered(server):
+    """A job whose store cannot be reached is tried --max-attempts times, then goes to
+    imgbus.jobs.dead with its try count and error, and ends failed saying so."""
+    unreachable = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    worker = PythonWorker(server, server.data_dir, store_url=unreachable,
+                          extra_args=("--max-attempts", "2"))
+    try:
+        worker.wait_for_log("consuming imgbus.jobs")
+        source = os.path.join(imgbus_server.TEST_DATA, "hostile", "17x17-420.jpg")
+        status, _, body = server.upload(source)
+        assert status == 202, f"upload answered {status}: {body}"
+        job_id = body["jobs"][0]["id"]
+        job = server.wait_for_jobs([job_id], timeout=60)[job_id]
+    finally:
+        worker.stop()
+    assert job["status"] == "failed", f"job ended {job['status']}"
+    assert job["error"].startswith("fetch failed: "), job["error"]
+    assert job["error"].endswith("(failed on all 2 tries; the job is in imgbus.jobs.dead)"), \
+        job["error"]
+    with pika.BlockingConnection(pika_parameters(server.amqp_port)) as connection:
+        method, properties, dead = connection.channel().basic_get("imgbus.jobs.dead",
+                                                                   auto_ack=True)
+    assert method is not None, "imgbus.jobs.dead is empty"
+    assert json.loads(dead)["id"] == job_id, dead
+    assert properties.headers["imgbus-attempt"] == 2, properties.headers
+    assert properties.headers["imgbus-error"].startswith("fetch failed: "), properties.headers
+
+
 def check_worker_stops_on_sigterm(server, worker):
     exit_code = worker.stop()
     assert exit_code == 0, f"the worker exited with {exit_code}:\n" + worker.log()
@@ -251,6 +280,8 @@ def main():
         checks.run("worker stops on SIGTERM", check_worker_stops_on_sigterm, server, worker)
         checks.run("killed worker jobs redelivered", check_killed_worker_jobs_redelivered,
                    server, PythonWorker(server, server.data_dir))
+        checks.run("unreachable store dead-lettered", check_unreachable_store_dead_lettered,
+                   server)
         if checks.failed:
             print("--- python worker log\n" + worker.log()[-6000:])
             print("--- imgbus serve log\n" + server.log()[-6000:])
