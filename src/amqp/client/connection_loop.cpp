@@ -5,9 +5,6 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include "amqp_tables.hpp"
 #include "remote_broker.hpp"
 
@@ -103,13 +100,14 @@ Result<void> RemoteBrokerImpl::connect() {
     amqp_set_rpc_timeout(conn_, &timeout);
     const int opened = amqp_socket_open_noblock(socket, url_.host.c_str(), url_.port, &timeout);
     if (opened != AMQP_STATUS_OK) {
-        const int error = errno;
         amqp_destroy_connection(conn_);
         conn_ = nullptr;
+        // rabbitmq-c keeps no errno for a failed connect, so the text cannot say refused or
+        // unreachable.
         return broker::make_error(broker::Errc::unavailable,
                                   "TCP connect to " + url_.host + ":" + std::to_string(url_.port) +
-                                      " failed: " + library_error(opened) + " (" +
-                                      std::strerror(error) + ")");
+                                      " failed: " + library_error(opened) +
+                                      "; check that the broker runs at that address");
     }
     amqp_table_entry_t name_entry{};
     name_entry.key = amqp_cstring_bytes("connection_name");
