@@ -58,6 +58,7 @@ Result<void> Connection::handle_basic_method(Channel& channel, Method& method) {
         return handle_get(channel, *get);
     }
     if (auto* ack = std::get_if<BasicAck>(&method)) {
+        bump(channel.stats->ack);
         return settled(broker_.basic_ack(channel.session, ack->delivery_tag, ack->multiple));
     }
     if (auto* nack = std::get_if<BasicNack>(&method)) {
@@ -111,6 +112,9 @@ Result<void> Connection::handle_consume(Channel& channel, BasicConsume& consume)
         return to_amqp_error(tag.error());
     }
     channel.consumers.insert(*tag);
+    if (consume.no_ack) {
+        channel.no_ack_consumers.insert(*tag);
+    }
     if (!consume.no_wait) {
         send_method(channel.number, BasicConsumeOk{.consumer_tag = *tag});
     }
@@ -118,6 +122,7 @@ Result<void> Connection::handle_consume(Channel& channel, BasicConsume& consume)
 }
 
 Result<void> Connection::handle_cancel(Channel& channel, const BasicCancel& cancel) {
+    channel.no_ack_consumers.erase(cancel.consumer_tag);
     if (channel.consumers.erase(cancel.consumer_tag) > 0) {
         // An unknown tag is not an error in AMQP; the broker may have cancelled it already.
         (void)broker_.cancel(cancel.consumer_tag);
@@ -134,10 +139,15 @@ Result<void> Connection::handle_get(Channel& channel, const BasicGet& get) {
         return to_amqp_error(got.error());
     }
     if (!got->has_value()) {
+        bump(channel.stats->get_empty);
         send_method(channel.number, BasicGetEmpty{});
         return {};
     }
     const auto& delivery = (*got)->delivery;
+    bump(get.no_ack ? channel.stats->get_no_ack : channel.stats->get);
+    if (delivery.redelivered) {
+        bump(channel.stats->redeliver);
+    }
     send_method(channel.number,
                 BasicGetOk{.delivery_tag = delivery.delivery_tag,
                            .redelivered = delivery.redelivered,
@@ -204,11 +214,21 @@ Result<void> Connection::handle_content(Channel& channel, FrameType type,
 Result<void> Connection::finish_publish(Channel& channel) {
     PendingPublish pending = std::move(*channel.pending);
     channel.pending.reset();
+    if (hold_.active() &&
+        hold_.holds(broker_, pending.method.exchange, pending.method.routing_key)) {
+        park_publish(channel, std::move(pending));
+        return {};
+    }
+    return publish_now(channel, std::move(pending));
+}
+
+Result<void> Connection::publish_now(Channel& channel, PendingPublish pending) {
     broker::PublishOptions options{.mandatory = pending.method.mandatory};
     if (channel.confirm_mode) {
         std::weak_ptr<Connection> weak = shared_from_this();
         const auto seq = channel.next_publish_seq++;
         ++channel.unconfirmed;
+        channel.stats->unconfirmed.store(channel.unconfirmed, std::memory_order_relaxed);
         options.on_confirm = [weak, number = channel.number, generation = channel.generation,
                               seq](bool ack) {
             if (auto self = weak.lock()) {
@@ -222,6 +242,11 @@ Result<void> Connection::finish_publish(Channel& channel) {
                               to_message(pending.header->properties, pending.body), options);
     if (!outcome) {
         return to_amqp_error(outcome.error());
+    }
+    bump(channel.stats->publish);
+    if (outcome->unroutable()) {
+        bump(pending.method.mandatory ? channel.stats->return_unroutable
+                                      : channel.stats->drop_unroutable);
     }
     if (outcome->unroutable() && pending.method.mandatory) {
         send_method(channel.number, BasicReturn{.reply_code = 312,
@@ -238,6 +263,11 @@ void Connection::send_content(std::uint16_t channel, const broker::Message& mess
 }
 
 void Connection::send_delivery(Channel& channel, const broker::Delivery& delivery) {
+    const bool no_ack = channel.no_ack_consumers.contains(delivery.consumer_tag);
+    bump(no_ack ? channel.stats->deliver_no_ack : channel.stats->deliver);
+    if (delivery.redelivered) {
+        bump(channel.stats->redeliver);
+    }
     send_method(channel.number, BasicDeliver{.consumer_tag = delivery.consumer_tag,
                                              .delivery_tag = delivery.delivery_tag,
                                              .redelivered = delivery.redelivered,
@@ -249,6 +279,7 @@ void Connection::send_delivery(Channel& channel, const broker::Delivery& deliver
 void Connection::handle_event(Event& event) {
     if (auto* blocked = std::get_if<BlockedEvent>(&event)) {
         blocked_ = blocked->blocked;
+        stats_.set_state(blocked_ ? "blocked" : "running");
         if (client_wants_blocked_) {
             if (blocked_) {
                 send_method(0, ConnectionBlocked{.reason = "low on memory"});
@@ -269,10 +300,12 @@ void Connection::handle_event(Event& event) {
             return;
         }
         if (confirm->ack) {
+            bump(channel->stats->confirm);
             send_method(channel->number, BasicAck{.delivery_tag = confirm->seq});
         } else {
             send_method(channel->number, BasicNack{.delivery_tag = confirm->seq, .requeue = false});
         }
+        channel->stats->unconfirmed.store(channel->unconfirmed - 1, std::memory_order_relaxed);
         if (channel->unconfirmed-- == options_.max_unconfirmed_per_channel) {
             wake(read_signal_);
         }

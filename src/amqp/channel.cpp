@@ -137,6 +137,7 @@ Result<void> Connection::open_channel(std::uint16_t number) {
     channel.number = number;
     channel.session = *session;
     channel.generation = next_generation_++;
+    channel.stats = stats_.open_channel(number, channel.session);
     send_method(number, ChannelOpenOk{});
     return {};
 }
@@ -167,6 +168,7 @@ void Connection::release_channel(Channel& channel) {
     if (channel.session != 0) {
         (void)broker_.close_session(channel.session);
         channel.session = 0;
+        stats_.close_channel(channel.number);
     }
 }
 
@@ -196,6 +198,7 @@ Result<void> Connection::handle_channel_method(Channel& channel, Method& method)
     }
     if (auto* select = std::get_if<ConfirmSelect>(&method)) {
         channel.confirm_mode = true;
+        channel.stats->confirm_mode.store(true, std::memory_order_relaxed);
         if (!select->no_wait) {
             send_method(channel.number, ConfirmSelectOk{});
         }

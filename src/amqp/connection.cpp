@@ -81,13 +81,15 @@ std::optional<std::pair<std::string, std::string>> parse_plain(const std::string
 }  // namespace
 
 Connection::Connection(tcp::socket socket, broker::Broker& broker, const ServerOptions& options,
-                       std::uint64_t id)
+                       const PublishHold& hold, std::uint64_t id)
     : socket_(std::move(socket)),
       strand_(asio::make_strand(socket_.get_executor())),
       broker_(broker),
       options_(options),
+      hold_(hold),
       id_(id),
       owner_(fmt::format("amqp-connection-{}", id)),
+      stats_(id, owner_),
       read_buffer_(kReadChunk),
       write_signal_(strand_),
       read_signal_(strand_),
@@ -96,6 +98,9 @@ Connection::Connection(tcp::socket socket, broker::Broker& broker, const ServerO
     const auto remote = socket_.remote_endpoint(ignored);
     peer_ = ignored ? "unknown peer"
                     : fmt::format("{}:{}", remote.address().to_string(), remote.port());
+    const auto local = socket_.local_endpoint(ignored);
+    stats_.set_endpoints(remote.address().to_string(), remote.port(), local.address().to_string(),
+                         local.port());
     socket_.set_option(tcp::no_delay(true), ignored);
 }
 
@@ -151,13 +156,15 @@ awaitable<bool> Connection::fill(std::size_t bytes) {
             co_return false;
         }
         read_end_ += got;
+        bump(stats_.recv_oct, got);
+        bump(stats_.recv_cnt);
         last_read_ = std::chrono::steady_clock::now();
     }
     co_return true;
 }
 
 bool Connection::reading_paused() const {
-    if (write_buffer_.size() >= options_.write_pause_bytes) {
+    if (parked_ || write_buffer_.size() >= options_.write_pause_bytes) {
         return true;
     }
     for (const auto& [number, channel] : channels_) {
@@ -250,11 +257,14 @@ awaitable<void> Connection::run_writer() {
         boost::system::error_code error;
         co_await asio::async_write(socket_, asio::buffer(writing),
                                    asio::redirect_error(use_awaitable, error));
+        const auto written = writing.size();
         writing.clear();
         if (error) {
             close_socket();
             break;
         }
+        bump(stats_.send_oct, written);
+        bump(stats_.send_cnt);
         last_write_ = std::chrono::steady_clock::now();
         wake(read_signal_);
     }
@@ -410,6 +420,7 @@ Result<void> Connection::handle_start_ok(ConnectionStartOk& start_ok) {
                           "Login was refused using authentication mechanism PLAIN. For details "
                           "see the broker logfile.");
     }
+    stats_.set_login(credentials->first, start_ok.mechanism, start_ok.client_properties);
     state_ = State::tune_ok;
     send_method(0, ConnectionTune{.channel_max = options_.channel_max,
                                   .frame_max = options_.frame_max_bytes,
@@ -432,6 +443,7 @@ Result<void> Connection::handle_tune_ok(const ConnectionTuneOk& tune_ok) {
     frame_max_ = tune_ok.frame_max == 0 ? options_.frame_max_bytes : tune_ok.frame_max;
     channel_max_ = tune_ok.channel_max == 0 ? options_.channel_max : tune_ok.channel_max;
     heartbeat_seconds_ = tune_ok.heartbeat;
+    stats_.set_tuning(heartbeat_seconds_, frame_max_, channel_max_);
     state_ = State::open_wait;
     return {};
 }
@@ -443,6 +455,7 @@ Result<void> Connection::handle_open(const ConnectionOpen& open) {
             fmt::format("vhost '{}' not found; imgbus has only the vhost '/'", open.virtual_host));
     }
     state_ = State::open;
+    stats_.set_vhost(open.virtual_host);
     send_method(0, ConnectionOpenOk{});
     std::weak_ptr<Connection> weak = shared_from_this();
     blocked_listener_ = broker_.add_blocked_listener([weak](bool blocked) {
@@ -486,6 +499,8 @@ void Connection::release_broker_state() {
         release_channel(channel);
     }
     channels_.clear();
+    stats_.close_all_channels();
+    stats_.set_state("closing");
     if (blocked_listener_ != 0) {
         broker_.remove_blocked_listener(blocked_listener_);
         blocked_listener_ = 0;

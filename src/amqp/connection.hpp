@@ -17,11 +17,13 @@
 #include <variant>
 #include <vector>
 
+#include "connection_stats.hpp"
 #include "imgbus/amqp/content.hpp"
 #include "imgbus/amqp/frame.hpp"
 #include "imgbus/amqp/method.hpp"
 #include "imgbus/amqp/server.hpp"
 #include "imgbus/broker/broker.hpp"
+#include "publish_hold.hpp"
 
 namespace imgbus::amqp {
 
@@ -50,15 +52,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     using Strand = boost::asio::strand<boost::asio::any_io_executor>;
 
     Connection(tcp::socket socket, broker::Broker& broker, const ServerOptions& options,
-               std::uint64_t id);
+               const PublishHold& hold, std::uint64_t id);
 
     // Starts the reader, writer and timer coroutines on the strand. `on_end` runs on the
     // strand once the socket is closed and the broker state released.
     void start(std::function<void()> on_end);
     // Sends connection.close 320 CONNECTION_FORCED from any thread.
     void shut_down(std::string reason);
+    // From any thread, after the hold was released: publishes the held message, if any, and
+    // reads again.
+    void release_hold();
 
     std::uint64_t id() const { return id_; }
+    // What the management API shows; callable from any thread.
+    broker::ConnectionInfo snapshot() const { return stats_.snapshot(); }
 
   private:
     struct PendingPublish {
@@ -79,7 +86,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
         std::optional<PendingPublish> pending;
         std::set<std::string> consumers;
         std::set<std::string> no_ack_consumers;
-        std::deque<broker::Delivery> held;  // deliveries kept back while flow is inactive
+        std::deque<broker::Delivery> held;    // deliveries kept back while flow is inactive
+        std::shared_ptr<ChannelStats> stats;  // shared with stats_ for snapshots
+    };
+
+    struct ParkedPublish {
+        std::uint16_t channel = 0;
+        std::uint64_t generation = 0;
+        PendingPublish pending;
     };
 
     struct ConfirmEvent {
@@ -145,6 +159,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Result<void> handle_content(Channel& channel, FrameType type,
                                 std::span<const std::uint8_t> payload);
     Result<void> finish_publish(Channel& channel);
+    Result<void> publish_now(Channel& channel, PendingPublish pending);
+
+    // publish_hold.cpp: publishes held while an operator pauses intake
+    void park_publish(Channel& channel, PendingPublish pending);
+    void publish_parked();
     void send_delivery(Channel& channel, const broker::Delivery& delivery);
     void send_content(std::uint16_t channel, const broker::Message& message);
     Channel* find_channel(std::uint16_t number, std::uint64_t generation);
@@ -153,10 +172,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Strand strand_;
     broker::Broker& broker_;
     const ServerOptions& options_;
+    const PublishHold& hold_;
     const std::uint64_t id_;
     const std::string owner_;  // the broker's name for this connection (exclusive queues)
     std::string peer_;
     std::function<void()> on_end_;
+    ConnectionStats stats_;
 
     State state_ = State::start_ok;
     std::uint16_t channel_max_ = 0;
@@ -169,6 +190,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::uint64_t blocked_listener_ = 0;
     std::uint64_t next_generation_ = 1;
     std::map<std::uint16_t, Channel> channels_;
+    std::optional<ParkedPublish> parked_;  // a held publish; nothing is read while it waits
 
     // Read buffer: bytes [read_begin_, read_end_) of read_buffer_ are received and unparsed.
     std::vector<std::uint8_t> read_buffer_;

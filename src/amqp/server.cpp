@@ -29,6 +29,7 @@ struct Server::State {
     const ServerOptions options;
     tcp::acceptor acceptor;
     bool stopping = false;
+    PublishHold hold;
 
     mutable std::mutex mutex;
     std::map<std::uint64_t, std::weak_ptr<Connection>> connections;  // guarded by mutex
@@ -40,6 +41,17 @@ namespace {
 const std::shared_ptr<spdlog::logger>& log() {
     static const auto logger = module_logger("amqp");
     return logger;
+}
+
+std::vector<std::shared_ptr<Connection>> open_connections(Server::State& state) {
+    std::vector<std::shared_ptr<Connection>> open;
+    std::lock_guard lock(state.mutex);
+    for (const auto& [id, weak] : state.connections) {
+        if (auto connection = weak.lock()) {
+            open.push_back(std::move(connection));
+        }
+    }
+    return open;
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
@@ -62,8 +74,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
             continue;  // the socket closes as it goes out of scope
         }
         const auto id = state->next_id++;
-        auto connection =
-            std::make_shared<Connection>(std::move(socket), state->broker, state->options, id);
+        auto connection = std::make_shared<Connection>(std::move(socket), state->broker,
+                                                       state->options, state->hold, id);
         state->connections.emplace(id, connection);
         lock.unlock();
         connection->start([state, id] {
@@ -117,16 +129,7 @@ void Server::stop() {
     state_->stopping = true;
     boost::system::error_code ignored;
     state_->acceptor.close(ignored);
-    std::vector<std::shared_ptr<Connection>> open;
-    {
-        std::lock_guard lock(state_->mutex);
-        for (auto& [id, weak] : state_->connections) {
-            if (auto connection = weak.lock()) {
-                open.push_back(std::move(connection));
-            }
-        }
-    }
-    for (auto& connection : open) {
+    for (auto& connection : open_connections(*state_)) {
         connection->shut_down("broker shutting down");
     }
 }
@@ -134,6 +137,32 @@ void Server::stop() {
 std::size_t Server::connection_count() const {
     std::lock_guard lock(state_->mutex);
     return state_->connections.size();
+}
+
+void Server::hold_publishes(std::string queue, std::string reason) {
+    log()->warn("holding AMQP publishes to '{}': {}", queue, reason);
+    state_->hold.hold(std::move(queue), std::move(reason));
+}
+
+void Server::release_publishes() {
+    if (!state_->hold.active()) {
+        return;
+    }
+    state_->hold.release();
+    log()->warn("releasing held AMQP publishes");
+    for (auto& connection : open_connections(*state_)) {
+        connection->release_hold();
+    }
+}
+
+std::vector<broker::ConnectionInfo> Server::connections() const {
+    const auto open = open_connections(*state_);
+    std::vector<broker::ConnectionInfo> all;
+    all.reserve(open.size());
+    for (const auto& connection : open) {
+        all.push_back(connection->snapshot());
+    }
+    return all;
 }
 
 }  // namespace imgbus::amqp

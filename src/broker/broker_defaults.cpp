@@ -87,6 +87,8 @@ Result<void> Broker::basic_recover(SessionId) { return unsupported("basic.recove
 std::vector<ExchangeInfo> Broker::list_exchanges() { return {}; }
 std::vector<BindingInfo> Broker::list_bindings() { return {}; }
 BrokerStats Broker::broker_stats() { return {}; }
+std::vector<ConsumerInfo> Broker::list_consumers() { return {}; }
+std::vector<SessionInfo> Broker::list_sessions() { return {}; }
 std::uint64_t Broker::add_blocked_listener(BlockedHandler) { return 0; }
 void Broker::remove_blocked_listener(std::uint64_t) {}
 

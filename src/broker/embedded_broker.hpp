@@ -94,6 +94,8 @@ class EmbeddedBroker final : public Broker {
     std::vector<ExchangeInfo> list_exchanges() override;
     std::vector<BindingInfo> list_bindings() override;
     BrokerStats broker_stats() override;
+    std::vector<ConsumerInfo> list_consumers() override;
+    std::vector<SessionInfo> list_sessions() override;
     std::uint64_t add_blocked_listener(BlockedHandler handler) override;
     void remove_blocked_listener(std::uint64_t id) override;
 

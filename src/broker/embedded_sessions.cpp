@@ -459,6 +459,40 @@ std::vector<BindingInfo> EmbeddedBroker::list_bindings() {
     return all;
 }
 
+std::vector<ConsumerInfo> EmbeddedBroker::list_consumers() {
+    std::lock_guard lock(mutex_);
+    std::vector<ConsumerInfo> all;
+    all.reserve(consumers_.size());
+    for (const auto& [tag, consumer] : consumers_) {
+        const auto& session = consumer->session;
+        all.push_back(ConsumerInfo{.consumer_tag = tag,
+                                   .queue = consumer->queue,
+                                   .session = session ? session->id : 0,
+                                   .owner = session ? session->owner : std::string(),
+                                   .prefetch_count = consumer->window,
+                                   .no_ack = consumer->no_ack,
+                                   .exclusive = consumer->exclusive});
+    }
+    std::sort(all.begin(), all.end(),
+              [](const auto& a, const auto& b) { return a.consumer_tag < b.consumer_tag; });
+    return all;
+}
+
+std::vector<SessionInfo> EmbeddedBroker::list_sessions() {
+    std::lock_guard lock(mutex_);
+    std::vector<SessionInfo> all;
+    all.reserve(sessions_.size());
+    for (const auto& [id, session] : sessions_) {
+        all.push_back(SessionInfo{.id = id,
+                                  .owner = session->owner,
+                                  .messages_unacknowledged = session->tags.size(),
+                                  .prefetch_count = session->consumer_prefetch,
+                                  .global_prefetch_count = session->global_prefetch,
+                                  .consumer_count = session->consumer_tags.size()});
+    }
+    return all;
+}
+
 BrokerStats EmbeddedBroker::broker_stats() {
     std::lock_guard lock(mutex_);
     BrokerStats stats;

@@ -80,6 +80,24 @@ std::string listeners_line(const Json& listeners) {
     return line + "\n";
 }
 
+// One line per AMQP connection, at most kShownConnections of them.
+std::string connections_lines(const Json& connections) {
+    constexpr std::size_t kShownConnections = 10;
+    if (!connections.is_array() || connections.empty()) return "";
+    std::string text = fmt::format("  amqp       {} connections\n", connections.size());
+    for (std::size_t i = 0; i < connections.size() && i < kShownConnections; ++i) {
+        const auto& c = connections[i];
+        text += fmt::format("             {}  user {}, {} channels, {}{}\n", c.value("name", "?"),
+                            c.value("user", "?"), c.value("channels", 0), c.value("state", "?"),
+                            c.value("client", "").empty() ? "" : ", " + c.value("client", ""));
+    }
+    if (connections.size() > kShownConnections) {
+        text += fmt::format("             ... and {} more; GET /api/connections lists them all\n",
+                            connections.size() - kShownConnections);
+    }
+    return text;
+}
+
 std::string operation_line(const Json& operation) {
     if (operation.value("operation", "").empty()) return "";
     if (operation.value("running", false)) {
@@ -89,6 +107,14 @@ std::string operation_line(const Json& operation) {
     }
     return fmt::format("  operation  {} finished {}: {}\n", operation.value("operation", ""),
                        operation.value("finished_at", ""), operation.value("result", ""));
+}
+
+std::string intake_line(const Json& intake) {
+    if (!intake.value("paused", false)) return "  intake     accepting uploads\n";
+    return fmt::format("  intake     paused: uploads answer 503{}\n",
+                       intake.value("amqp_publishes_held", false)
+                           ? ", AMQP publishes to the job queue are held"
+                           : "");
 }
 
 std::string format_status(const Json& status, const std::string& url) {
@@ -101,10 +127,9 @@ std::string format_status(const Json& status, const std::string& url) {
     text += fmt::format("  workers    {:<9}{} of {} running\n", workers.value("state", "?"),
                         workers.value("running", 0), workers.value("configured", 0));
     text += listeners_line(status["listeners"]);
+    if (status.contains("connections")) text += connections_lines(status["connections"]);
     text += disk_line(status["disk"]);
-    text += fmt::format("  intake     {}\n", status["intake"].value("paused", false)
-                                                 ? "paused: uploads answer 503"
-                                                 : "accepting uploads");
+    text += intake_line(status["intake"]);
     text += fmt::format("  jobs       {} queued, {} processing, {} done, {} failed\n",
                         jobs.value("queued", 0), jobs.value("processing", 0), jobs.value("done", 0),
                         jobs.value("failed", 0));

@@ -342,6 +342,19 @@ http::AdminHooks admin_hooks(const ServeOptions& options, worker::WorkerPool& po
         if (amqp_server != nullptr) current[2].connections = amqp_server->connection_count();
         return current;
     };
+    if (amqp_server == nullptr) {
+        return hooks;  // --broker: the clients and publishes belong to the external broker
+    }
+    hooks.connections = [amqp_server] { return amqp_server->connections(); };
+    hooks.intake_paused = [amqp_server](bool paused) {
+        if (!paused) {
+            amqp_server->release_publishes();
+            return;
+        }
+        amqp_server->hold_publishes(std::string(worker::kJobQueue),
+                                    "imgbus intake paused by an operator; publishes to " +
+                                        std::string(worker::kJobQueue) + " wait until it resumes");
+    };
     return hooks;
 }
 

@@ -98,6 +98,24 @@ Json listeners_json(const AdminHooks& hooks) {
     return listeners;
 }
 
+// The AMQP connections in brief; /api/connections has every field.
+Json connections_json(const AdminHooks& hooks) {
+    Json connections = Json::array();
+    if (!hooks.connections) return connections;
+    for (const auto& connection : hooks.connections()) {
+        std::string client;
+        if (const auto* product = connection.client_properties.find("product")) {
+            if (const auto* text = broker::as_string(*product)) client = *text;
+        }
+        connections.push_back({{"name", connection.name()},
+                               {"user", connection.user},
+                               {"state", connection.state},
+                               {"channels", connection.channels.size()},
+                               {"client", client}});
+    }
+    return connections;
+}
+
 Response get_status(FrontendContext& context) {
     auto& admin = context.management->admin;
     auto hooks = admin.hooks();
@@ -106,8 +124,11 @@ Response get_status(FrontendContext& context) {
                    {"store", store_json(context)},
                    {"workers", workers_json(hooks, progress)},
                    {"listeners", listeners_json(hooks)},
+                   {"connections", connections_json(hooks)},
                    {"disk", disk_json(hooks.data_dir)},
-                   {"intake", {{"paused", context.intake_paused.load()}}},
+                   {"intake",
+                    {{"paused", context.intake_paused.load()},
+                     {"amqp_publishes_held", context.intake_paused && hooks.intake_paused}}},
                    {"jobs", context.tracker->count_by_status()},
                    {"operation", progress}};
     bool healthy = status["broker"]["state"] == "ok" && status["store"]["state"] == "ok" &&
@@ -156,21 +177,33 @@ Response post_intake(FrontendContext& context, const Request& request) {
                                 "give ?paused=true to refuse uploads or ?paused=false to accept "
                                 "them again");
     }
-    context.intake_paused = paused->second == "true";
-    module_logger("http")->warn("upload intake {} by an operator",
+    set_intake_paused(context, paused->second == "true");
+    module_logger("http")->warn("intake {} by an operator",
                                 context.intake_paused ? "paused" : "resumed");
     return json_response(Status::ok, {{"paused", context.intake_paused.load()}});
 }
 
 }  // namespace
 
+void set_intake_paused(FrontendContext& context, bool paused) {
+    context.intake_paused = paused;
+    context.metrics.intake_paused().Set(paused ? 1 : 0);
+    if (!context.management) return;
+    auto hooks = context.management->admin.hooks();
+    if (hooks.intake_paused) hooks.intake_paused(paused);
+}
+
 AdminControl::AdminControl(FrontendContext& context) : context_(context) {}
 
 AdminControl::~AdminControl() { shutdown(); }
 
 void AdminControl::set_hooks(AdminHooks hooks) {
-    std::lock_guard lock(mutex_);
-    hooks_ = std::move(hooks);
+    auto on_pause = hooks.intake_paused;
+    {
+        std::lock_guard lock(mutex_);
+        hooks_ = std::move(hooks);
+    }
+    if (on_pause && context_.intake_paused) on_pause(true);
 }
 
 AdminHooks AdminControl::hooks() const {
@@ -265,8 +298,10 @@ void AdminControl::run(Operation operation) {
     std::string result;
     bool was_paused = context_.intake_paused.load();
     if (operation == Operation::ordered_restart) {
-        context_.intake_paused = true;
-        set_phase("intake paused; draining " + context_.options.job_queue);
+        set_intake_paused(context_, true);
+        set_phase("intake paused (uploads answer 503, AMQP publishes to " +
+                  context_.options.job_queue + " are held); draining " +
+                  context_.options.job_queue);
         if (!drain_job_queue()) {
             auto stats = context_.broker.queue_stats(context_.options.job_queue);
             result = "drain stopped after " +
@@ -278,7 +313,7 @@ void AdminControl::run(Operation operation) {
     auto restarted = restart_pool();
     if (operation == Operation::ordered_restart) {
         set_phase(was_paused ? "leaving intake paused as it was before" : "resuming intake");
-        context_.intake_paused = was_paused;
+        set_intake_paused(context_, was_paused);
     }
     auto hooks = this->hooks();
     result += restarted ? std::to_string(hooks.pool->running_workers()) + " workers running"

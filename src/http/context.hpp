@@ -26,10 +26,15 @@ struct FrontendContext {
     std::mutex probe_mutex;
     ReadinessProbe readiness_probe;
 
-    // Set by an operator (POST /api/admin/intake, an ordered restart): uploads answer 503.
+    // Set by an operator (POST /api/admin/intake, an ordered restart) through
+    // set_intake_paused(): uploads answer 503 and AMQP publishes to the job queue are held.
     std::atomic<bool> intake_paused{false};
     std::shared_ptr<ManagementState> management;  // created by add_management_routes
 };
+
+// Pauses or resumes intake: uploads answer 503 while paused, the imgbus_intake_paused gauge
+// follows, and AdminHooks::intake_paused holds or releases AMQP publishes to the job queue.
+void set_intake_paused(FrontendContext& context, bool paused);
 
 // Each adds its routes to the router; the handlers keep a reference to the context.
 void add_jobs_routes(Router& router, FrontendContext& context);

@@ -64,6 +64,29 @@ class QueueRates {
     std::map<std::string, History> queues_;
 };
 
+// Per-second rates of named counters of named objects (connections, channels), from their two
+// latest samples, like QueueRates. An object missing from a sample is forgotten.
+class CounterRates {
+  public:
+    using Clock = std::chrono::steady_clock;
+    using Counters = std::map<std::string, std::uint64_t>;
+
+    void record(std::map<std::string, Counters> objects, Clock::time_point at);
+    // 0 until the object was sampled twice, and for an unknown object or counter.
+    double rate(const std::string& object, const std::string& counter) const;
+
+  private:
+    struct History {
+        Clock::time_point previous_at;
+        Clock::time_point latest_at;
+        std::optional<Counters> previous;
+        Counters latest;
+    };
+
+    mutable std::mutex mutex_;
+    std::map<std::string, History> objects_;
+};
+
 // Checks the request's Authorization header against the management credentials in constant
 // time. Returns the 401 (or 403 without configured credentials) to send, or nullopt.
 std::optional<Response> check_management_auth(const FrontendOptions& options,
@@ -71,6 +94,18 @@ std::optional<Response> check_management_auth(const FrontendOptions& options,
 
 // RabbitMQ's error body, with imgbus's `message` beside RabbitMQ's `reason`.
 Response management_error(Status status, std::string_view code, std::string_view message);
+
+// Helpers shared by the management routes (management_api.cpp).
+std::string node_name();
+// The decoded {name} path segment.
+Result<std::string> decoded_param(const PathParams& params, const std::string& name);
+// Checks the {vhost} segment; only "/" exists. Returns the error response, or nullopt.
+std::optional<Response> check_vhost(const PathParams& params);
+// A JSON list answer that honours RabbitMQ's ?columns=a,b.c.
+Response list_response(const Request& request, nlohmann::json items);
+// Wraps a handler so that it runs only for a request with the management credentials.
+Handler authenticated(FrontendContext& context,
+                      std::function<Response(const Request&, const PathParams&)> handler);
 
 struct PurgeOutcome {
     std::size_t messages = 0;     // ready messages removed
@@ -128,6 +163,7 @@ struct ManagementState {
     explicit ManagementState(FrontendContext& context);
 
     QueueRates rates;
+    CounterRates client_rates;  // connections' octets and channels' message_stats
     AdminControl admin;
     boost::asio::steady_timer timer;  // on a strand of its own
     std::atomic<bool> sampling{true};
@@ -135,6 +171,10 @@ struct ManagementState {
 
 // Creates context.management and adds /api/overview, /api/queues[...] and /api/ui/queues.
 void add_management_routes(Router& router, FrontendContext& context);
+// Adds /api/connections, /api/channels and /api/consumers (clients_api.cpp).
+void add_client_routes(Router& router, FrontendContext& context);
+// Records the connections' and channels' counters for their rates (clients_api.cpp).
+void sample_client_counters(FrontendContext& context);
 // Adds /api/admin/... (status, purge, restart-workers, restart, intake).
 void add_admin_routes(Router& router, FrontendContext& context);
 // Samples the queue counters now and then every options.rate_sample_interval until stopped.

@@ -98,44 +98,12 @@ Json select_columns(const Json& item, const std::string& columns) {
     return selected;
 }
 
-std::string node_name() {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0) return "imgbus@localhost";
-    return std::string("imgbus@") + host;
-}
-
-Result<std::string> decoded_param(const PathParams& params, const std::string& name) {
-    return percent_decode(params.at(name), false);
-}
-
-// Checks the {vhost} segment; only "/" exists.
-std::optional<Response> check_vhost(const PathParams& params) {
-    auto vhost = decoded_param(params, "vhost");
-    if (!vhost) return management_error(Status::bad_request, "bad_request", vhost.error().message);
-    if (*vhost != kVhost) {
-        return management_error(Status::not_found, "not_found",
-                                "virtual host '" + *vhost +
-                                    "' does not exist; imgbus has only '/', written %2F in a path");
-    }
-    return std::nullopt;
-}
-
 Json queues_json(FrontendContext& context) {
     Json queues = Json::array();
     for (const auto& stats : context.broker.list_queues()) {
         queues.push_back(queue_json(stats, context.management->rates.rate(stats.name)));
     }
     return queues;
-}
-
-Response list_response(const Request& request, Json items) {
-    auto query = parse_query(request.target());
-    if (!query) return management_error(Status::bad_request, "bad_request", query.error().message);
-    auto columns = query->find("columns");
-    if (columns != query->end()) {
-        for (auto& item : items) item = select_columns(item, columns->second);
-    }
-    return json_response(Status::ok, items);
 }
 
 Response get_overview(FrontendContext& context) {
@@ -213,6 +181,51 @@ Response delete_contents(FrontendContext& context, const PathParams& params) {
     return make_response(Status::no_content, "", "application/json");
 }
 
+void schedule_sample(std::weak_ptr<ManagementState> weak, FrontendContext* context) {
+    auto state = weak.lock();
+    if (!state || !state->sampling) return;
+    state->rates.record(context->broker.list_queues(), QueueRates::Clock::now());
+    sample_client_counters(*context);
+    state->timer.expires_after(context->options.rate_sample_interval);
+    state->timer.async_wait([weak, context](const boost::system::error_code& error) {
+        if (!error) schedule_sample(weak, context);
+    });
+}
+
+}  // namespace
+
+std::string node_name() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) return "imgbus@localhost";
+    return std::string("imgbus@") + host;
+}
+
+Result<std::string> decoded_param(const PathParams& params, const std::string& name) {
+    return percent_decode(params.at(name), false);
+}
+
+// Checks the {vhost} segment; only "/" exists.
+std::optional<Response> check_vhost(const PathParams& params) {
+    auto vhost = decoded_param(params, "vhost");
+    if (!vhost) return management_error(Status::bad_request, "bad_request", vhost.error().message);
+    if (*vhost != kVhost) {
+        return management_error(Status::not_found, "not_found",
+                                "virtual host '" + *vhost +
+                                    "' does not exist; imgbus has only '/', written %2F in a path");
+    }
+    return std::nullopt;
+}
+
+Response list_response(const Request& request, Json items) {
+    auto query = parse_query(request.target());
+    if (!query) return management_error(Status::bad_request, "bad_request", query.error().message);
+    auto columns = query->find("columns");
+    if (columns != query->end()) {
+        for (auto& item : items) item = select_columns(item, columns->second);
+    }
+    return json_response(Status::ok, items);
+}
+
 // Wraps a handler so that it runs only for a request with the management credentials.
 Handler authenticated(FrontendContext& context,
                       std::function<Response(const Request&, const PathParams&)> handler) {
@@ -222,18 +235,6 @@ Handler authenticated(FrontendContext& context,
             return handler(request, params);
         };
 }
-
-void schedule_sample(std::weak_ptr<ManagementState> weak, FrontendContext* context) {
-    auto state = weak.lock();
-    if (!state || !state->sampling) return;
-    state->rates.record(context->broker.list_queues(), QueueRates::Clock::now());
-    state->timer.expires_after(context->options.rate_sample_interval);
-    state->timer.async_wait([weak, context](const boost::system::error_code& error) {
-        if (!error) schedule_sample(weak, context);
-    });
-}
-
-}  // namespace
 
 Response management_error(Status status, std::string_view code, std::string_view message) {
     return json_response(status, {{"error", code}, {"reason", message}, {"message", message}});

@@ -77,4 +77,32 @@ QueueRate QueueRates::total() const {
     return sum;
 }
 
+void CounterRates::record(std::map<std::string, Counters> objects, Clock::time_point at) {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, History> next;
+    for (auto& [name, counters] : objects) {
+        History history{at, at, std::nullopt, std::move(counters)};
+        if (auto found = objects_.find(name); found != objects_.end()) {
+            history.previous_at = found->second.latest_at;
+            history.previous = std::move(found->second.latest);
+        }
+        next.emplace(name, std::move(history));
+    }
+    objects_ = std::move(next);
+}
+
+double CounterRates::rate(const std::string& object, const std::string& counter) const {
+    std::lock_guard lock(mutex_);
+    auto found = objects_.find(object);
+    if (found == objects_.end() || !found->second.previous) return 0;
+    const History& history = found->second;
+    double seconds = std::chrono::duration<double>(history.latest_at - history.previous_at).count();
+    auto before = history.previous->find(counter);
+    auto after = history.latest.find(counter);
+    if (seconds <= 0 || before == history.previous->end() || after == history.latest.end()) {
+        return 0;
+    }
+    return counter_rate(before->second, after->second, seconds);
+}
+
 }  // namespace imgbus::http

@@ -61,6 +61,7 @@ class Server : public std::enable_shared_from_this<Server> {
         add_jobs_routes(router_, context_);
         add_info_routes(router_, context_);
         add_management_routes(router_, context_);
+        add_client_routes(router_, context_);
         add_admin_routes(router_, context_);
         add_benchmark_routes(router_, context_);
         add_asset_routes(router_);

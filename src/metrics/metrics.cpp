@@ -16,7 +16,8 @@ using Buckets = prometheus::Histogram::BucketBoundaries;
 // first event instead of no series at all.
 constexpr std::array<std::string_view, 1> kKnownOps = {"grayscale"};
 constexpr std::array<std::string_view, 2> kProcessedStatuses = {"done", "failed"};
-constexpr std::array<std::string_view, 2> kRejectReasons = {"queue_full", "unavailable"};
+constexpr std::array<std::string_view, 3> kRejectReasons = {"queue_full", "broker_unavailable",
+                                                            "intake_paused"};
 constexpr std::array<std::string_view, 8> kFailureReasons = {
     "bad_message", "fetch", "decode", "operation", "kernel", "encode", "store", "internal"};
 constexpr std::array<std::string_view, 5> kJobStages = {"fetch", "decode", "kernel", "encode",
@@ -97,6 +98,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                   "count under their own operation.");
     workers_busy_ =
         gauge(registry, "imgbus_workers_busy", "Worker threads processing a job at the moment.");
+    intake_paused_ = gauge(registry, "imgbus_intake_paused",
+                           "1 while an operator has paused intake (uploads answer 503, AMQP "
+                           "publishes to the job queue are held), else 0.");
     queue_messages_ready_ =
         gauge(registry, "imgbus_queue_messages_ready", "Messages in the queue ready for delivery.");
     queue_messages_unacked_ = gauge(registry, "imgbus_queue_messages_unacked",
@@ -155,6 +159,7 @@ void Metrics::create_known_series() {
     grayscale_startup_seconds();
     grayscale_reconnect_attempts_total();
     workers_busy();
+    intake_paused();
     store_read_bytes_total();
     store_written_bytes_total();
     log_errors_total();
@@ -214,6 +219,8 @@ prometheus::Histogram& Metrics::operation_seconds(const std::string& op) {
 }
 
 prometheus::Gauge& Metrics::workers_busy() { return workers_busy_->Add({}); }
+
+prometheus::Gauge& Metrics::intake_paused() { return intake_paused_->Add({}); }
 
 prometheus::Gauge& Metrics::queue_messages_ready(const std::string& queue) {
     return queue_messages_ready_->Add({{"queue", queue}});

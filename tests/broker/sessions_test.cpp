@@ -202,3 +202,45 @@ TEST_CASE("memory limit blocks and unblocks", "[broker]") {
     REQUIRE(broker->basic_publish("", "q", body(std::string(60, 'c')), {}).ok());
     CHECK(changes.size() == 2);
 }
+
+TEST_CASE("consumers and sessions are listed with their owner", "[broker]") {
+    auto broker = broker_with({"a", "b"});
+    publish(*broker, "a", 3);
+    auto session = broker->open_session("conn-1");
+    REQUIRE(session.ok());
+    REQUIRE(broker->basic_qos(*session, 2, false).ok());
+    REQUIRE(broker->basic_qos(*session, 5, true).ok());
+    Recorded recorded;
+    ConsumeOptions consume;
+    consume.session = *session;
+    consume.consumer_tag = "tag-a";
+    REQUIRE(broker->basic_consume("a", consume, recorded.handler()).ok());
+    REQUIRE(broker->consume("b", 7, Recorded().handler()).ok());
+
+    auto consumers = broker->list_consumers();
+    REQUIRE(consumers.size() == 2);
+    const auto& in_session = consumers[1].consumer_tag == "tag-a" ? consumers[1] : consumers[0];
+    const auto& in_process = consumers[1].consumer_tag == "tag-a" ? consumers[0] : consumers[1];
+    CHECK(in_session.queue == "a");
+    CHECK(in_session.session == *session);
+    CHECK(in_session.owner == "conn-1");
+    CHECK(in_session.prefetch_count == 2);
+    CHECK_FALSE(in_session.no_ack);
+    CHECK(in_process.queue == "b");
+    CHECK(in_process.session == 0);
+    CHECK(in_process.owner.empty());
+    CHECK(in_process.prefetch_count == 7);
+
+    auto sessions = broker->list_sessions();
+    REQUIRE(sessions.size() == 1);
+    CHECK(sessions[0].id == *session);
+    CHECK(sessions[0].owner == "conn-1");
+    CHECK(sessions[0].messages_unacknowledged == 2);  // the consumer's window of 2
+    CHECK(sessions[0].prefetch_count == 2);
+    CHECK(sessions[0].global_prefetch_count == 5);
+    CHECK(sessions[0].consumer_count == 1);
+
+    REQUIRE(broker->close_session(*session).ok());
+    CHECK(broker->list_sessions().empty());
+    CHECK(broker->list_consumers().size() == 1);
+}

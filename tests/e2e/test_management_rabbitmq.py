@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: MIT
 """The management API of `imgbus serve` against RabbitMQ's management plugin: every field imgbus
 claims has the same name and JSON type in both responses, purge and auth behave alike, and
-rabbitmqadmin and `imgbus queues` work against both servers."""
+rabbitmqadmin and `imgbus queues` work against both servers. A pika connection with a confirm
+channel and a consumer is open on both while /api/connections, /api/channels and /api/consumers
+are compared."""
+import re
 import time
+import urllib.parse
+
+import pika
 
 import imgbus_server
 from imgbus_server import Checks, Server
@@ -29,8 +35,35 @@ OVERVIEW_FIELDS = (
     + [f"message_stats.{key}" for key in RATE_KEYS]
     + [f"message_stats.{key}_details.rate" for key in RATE_KEYS])
 
+CLIENT_QUEUE = "mgmt-clients"
+CLIENT_TAG = "mgmt-consumer"
+PREFETCH = 3
+CONNECTION_FIELDS = [
+    "name", "node", "type", "protocol", "state", "user", "vhost", "host", "port", "peer_host",
+    "peer_port", "ssl", "auth_mechanism", "connected_at", "timeout", "frame_max", "channel_max",
+    "channels", "client_properties", "client_properties.product",
+    "client_properties.capabilities", "client_properties.capabilities.publisher_confirms",
+    "recv_oct", "recv_oct_details.rate", "send_oct", "send_oct_details.rate", "recv_cnt",
+    "send_cnt"]
+CHANNEL_STATS = ["publish", "confirm", "return_unroutable", "drop_unroutable", "deliver",
+                 "deliver_no_ack", "get", "get_no_ack", "get_empty", "deliver_get", "ack",
+                 "redeliver"]
+CHANNEL_FIELDS = (
+    ["name", "number", "node", "user", "vhost", "state", "connection_details.name",
+     "connection_details.peer_host", "connection_details.peer_port", "consumer_count",
+     "messages_unacknowledged", "messages_unconfirmed", "messages_uncommitted",
+     "acks_uncommitted", "prefetch_count", "global_prefetch_count", "confirm", "transactional"]
+    + [f"message_stats.{key}" for key in CHANNEL_STATS]
+    + [f"message_stats.{key}_details.rate" for key in CHANNEL_STATS])
+CONSUMER_FIELDS = [
+    "consumer_tag", "queue.name", "queue.vhost", "channel_details.name",
+    "channel_details.number", "channel_details.connection_name", "channel_details.peer_host",
+    "channel_details.peer_port", "channel_details.user", "channel_details.node",
+    "ack_required", "prefetch_count", "exclusive", "active", "activity_status", "arguments"]
+
 rabbit = None
 imgbus = None
+clients = {}  # "rabbit"/"imgbus" -> (pika connection, its local port)
 rabbit_api = None
 imgbus_api = None
 
@@ -128,9 +161,149 @@ def check_overview_fields():
     compare_fields(OVERVIEW_FIELDS, theirs, ours, "overview")
 
 
+def open_client(port, user, password):
+    """A pika connection with a confirm channel (prefetch 3), one publish and one consumer
+    holding that message unacked."""
+    connection = pika.BlockingConnection(pika.ConnectionParameters(
+        host="127.0.0.1", port=port, virtual_host="/", heartbeat=30,
+        credentials=pika.PlainCredentials(user, password), connection_attempts=1,
+        socket_timeout=5))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_qos(prefetch_count=PREFETCH)
+    channel.queue_declare(CLIENT_QUEUE)
+    channel.basic_publish("", CLIENT_QUEUE, b"held")
+    delivered = []
+    channel.basic_consume(CLIENT_QUEUE, lambda ch, method, props, body: delivered.append(body),
+                          consumer_tag=CLIENT_TAG)
+    deadline = time.monotonic() + 10
+    while not delivered and time.monotonic() < deadline:
+        connection.process_data_events(time_limit=0.1)
+    assert delivered == [b"held"], f"the consumer on port {port} got {delivered}"
+    local_port = connection._impl._transport._sock.getsockname()[1]
+    return connection, local_port
+
+
+def amqp_port_of(server):
+    match = re.search(r"amqp listening on amqp://127\.0\.0\.1:(\d+)", server.log())
+    assert match, "imgbus serve did not log its AMQP address:\n" + server.log()
+    return int(match.group(1))
+
+
+def ours(api, path, local_port, key="peer_port"):
+    """The item of a list whose peer port (or channel_details.peer_port) is our client's."""
+    items = api.get(path)
+    for item in items:
+        if lookup(item, key) == local_port:
+            return item
+    raise AssertionError(f"{api.base}{path} lists no item with {key}={local_port}: {items}")
+
+
+def wait_for_item(api, path, local_port, fields, key="peer_port", timeout=20):
+    """RabbitMQ lists a client and its statistics with a delay; polls until all are there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            item = ours(api, path, local_port, key)
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+            item = None
+        if item is not None and all(has_path(item, field) for field in fields):
+            return item
+        assert time.monotonic() < deadline, f"{path} still lacks fields: {item}"
+        time.sleep(0.5)
+
+
+def compared_item(path, fields, key, what):
+    """Our client's item of a list on both servers; checks the fields, returns both items."""
+    items = {}
+    for name, api in (("rabbit", rabbit_api), ("imgbus", imgbus_api)):
+        _, local_port = clients[name]
+        items[name] = wait_for_item(api, path, local_port, fields, key=key)
+    compare_fields(fields, items["rabbit"], items["imgbus"], what)
+    return items["rabbit"], items["imgbus"]
+
+
+def check_connection_fields():
+    _, mine = compared_item("/api/connections", CONNECTION_FIELDS, "peer_port", "connection")
+    expected_name = f"127.0.0.1:{clients['imgbus'][1]} -> 127.0.0.1:{imgbus.amqp_port}"
+    assert mine["name"] == expected_name, mine
+    assert mine["user"] == imgbus.access_key, mine
+    assert mine["channels"] == 1, mine
+    assert mine["timeout"] == 30, mine
+    assert mine["state"] == "running", mine
+    assert mine["protocol"] == "AMQP 0-9-1", mine
+    assert mine["auth_mechanism"] == "PLAIN", mine
+    assert mine["client_properties"]["product"] == "Pika Python Client Library", mine
+    assert mine["recv_oct"] > 0, mine
+    assert mine["send_oct"] > 0, mine
+    quoted = urllib.parse.quote(mine["name"], safe="")
+    single = imgbus_api.get(f"/api/connections/{quoted}")
+    assert single["name"] == mine["name"], single
+    listed = imgbus_api.get(f"/api/connections/{quoted}/channels")
+    assert [channel["number"] for channel in listed] == [1], listed
+
+
+def check_channel_fields():
+    _, mine = compared_item("/api/channels", CHANNEL_FIELDS, "connection_details.peer_port",
+                            "channel")
+    assert mine["name"].endswith(" (1)"), mine
+    assert mine["number"] == 1, mine
+    assert mine["consumer_count"] == 1, mine
+    assert mine["messages_unacknowledged"] == 1, mine
+    assert mine["prefetch_count"] == PREFETCH, mine
+    assert mine["confirm"] is True, mine
+    stats = mine["message_stats"]
+    assert stats["publish"] == 1, stats
+    assert stats["confirm"] == 1, stats
+    assert stats["deliver"] == 1, stats
+    single = imgbus_api.get("/api/channels/" + urllib.parse.quote(mine["name"], safe=""))
+    assert single["number"] == 1, single
+
+
+def check_consumer_fields():
+    theirs, mine = compared_item("/api/consumers", CONSUMER_FIELDS,
+                                 "channel_details.peer_port", "consumer")
+    assert mine["consumer_tag"] == CLIENT_TAG, mine
+    assert mine["queue"]["name"] == CLIENT_QUEUE, mine
+    assert mine["prefetch_count"] == PREFETCH, mine
+    assert mine["ack_required"] is True, mine
+    # The worker pool consumes inside the process: listed, with an in-process channel.
+    consumers = imgbus_api.get("/api/consumers/%2F")
+    workers = [c for c in consumers if c["queue"]["name"] == "imgbus.jobs"]
+    assert len(workers) == 1, consumers
+    details = workers[0]["channel_details"]
+    assert details["connection_name"] == "in-process", details
+    assert details["name"] == "in-process worker pool", details
+    compare_fields(CONSUMER_FIELDS, theirs, workers[0], "in-process consumer")
+
+
+def check_rabbitmqadmin_clients():
+    for port, user, password, name in (
+            (rabbit.management_port, "guest", "guest", "rabbit"),
+            (imgbus.port, imgbus.access_key, imgbus.secret_key, "imgbus")):
+        local = f"127.0.0.1:{clients[name][1]} ->"
+        for what, expected in (("connections", local), ("channels", local),
+                               ("consumers", CLIENT_TAG)):
+            code, out = rabbitmqadmin(port, user, password, "list", what)
+            assert code == 0, f"list {what} on {port}: {out}"
+            assert expected in out, f"list {what} on {port} lacks {expected!r}: {out}"
+
+
+def check_admin_status_connections():
+    code, out, err = imgbus_cli("admin", "status", "--url", imgbus.url, "--user",
+                                imgbus.access_key, "--password", imgbus.secret_key)
+    assert code == 0, out + err
+    assert f"127.0.0.1:{clients['imgbus'][1]} -> " in out, out
+    assert "Pika Python Client Library" in out, out
+
+
 def check_auth_and_errors():
     for api in (rabbit_api, imgbus_api):
         stranger = Api(api.base, "guest-or-not", "wrong")
+        status, _, _ = stranger.call("GET", "/api/connections")
+        assert status == 401, f"{api.base} listed connections for a wrong password: {status}"
         status, headers, _ = stranger.call("GET", "/api/queues")
         assert status == 401, f"{api.base} answered {status} to a wrong password"
         challenge = {name.lower(): value for name, value in headers.items()}
@@ -212,6 +385,17 @@ def main():
         imgbus_api = Api(imgbus.url, imgbus.access_key, imgbus.secret_key)
         drive_rabbitmq()
         drive_imgbus()
+        imgbus.amqp_port = amqp_port_of(imgbus)
+        clients["rabbit"] = open_client(rabbit.amqp_port, "guest", "guest")
+        clients["imgbus"] = open_client(imgbus.amqp_port, imgbus.access_key, imgbus.secret_key)
+        checks.run("connection fields match RabbitMQ's", check_connection_fields)
+        checks.run("channel fields match RabbitMQ's", check_channel_fields)
+        checks.run("consumer fields match RabbitMQ's", check_consumer_fields)
+        checks.run("rabbitmqadmin lists connections, channels, consumers on both",
+                   check_rabbitmqadmin_clients)
+        checks.run("imgbus admin status lists the AMQP connection", check_admin_status_connections)
+        for connection, _ in clients.values():
+            connection.close()
         checks.run("queue fields match RabbitMQ's", check_queue_fields)
         checks.run("queue list fields and columns match", check_queue_list_fields)
         checks.run("overview fields match RabbitMQ's", check_overview_fields)

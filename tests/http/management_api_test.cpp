@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -130,6 +131,21 @@ TEST_CASE("queue rates are per second between the two latest samples", "[http][m
     rates.record({stats("a", 3, 0)}, start + std::chrono::seconds(10));
     CHECK(rates.rate("a").publish == 0);
     CHECK(rates.rate("b").publish == 0);  // gone, forgotten
+}
+
+TEST_CASE("counter rates are per second between the two latest samples", "[http][management]") {
+    imgbus::http::CounterRates rates;
+    auto start = imgbus::http::CounterRates::Clock::now();
+    rates.record({{"conn", {{"recv_oct", 100}}}}, start);
+    CHECK(rates.rate("conn", "recv_oct") == 0);  // one sample: no rate yet
+    rates.record({{"conn", {{"recv_oct", 600}}}}, start + std::chrono::seconds(5));
+    CHECK(rates.rate("conn", "recv_oct") == Approx(100.0));
+    CHECK(rates.rate("conn", "send_oct") == 0);
+    CHECK(rates.rate("other", "recv_oct") == 0);
+    rates.record({{"conn", {{"recv_oct", 10}}}}, start + std::chrono::seconds(10));
+    CHECK(rates.rate("conn", "recv_oct") == 0);  // a counter that went down was reset
+    rates.record({}, start + std::chrono::seconds(15));
+    CHECK(rates.rate("conn", "recv_oct") == 0);  // a closed connection is forgotten
 }
 
 TEST_CASE("management routes require the basic-auth credentials", "[http][management]") {
@@ -301,4 +317,39 @@ TEST_CASE("admin status, intake pause and worker restart", "[http][admin]") {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     CHECK(job["status"] == "done");
+}
+
+TEST_CASE("intake pause reaches the hook and the gauge", "[http][admin]") {
+    System system;
+    std::mutex mutex;
+    std::vector<bool> calls;
+    imgbus::http::AdminHooks hooks{system.pool.get(), 1, system.dir, {}};
+    hooks.intake_paused = [&](bool paused) {
+        std::lock_guard lock(mutex);
+        calls.push_back(paused);
+    };
+    system.frontend->set_admin_hooks(hooks);
+    auto recorded = [&] {
+        std::lock_guard lock(mutex);
+        return calls;
+    };
+    auto gauge = [&] { return system.metrics.intake_paused().Value(); };
+
+    REQUIRE(system.curl(kAuth + std::string(" -X POST"), "/api/admin/intake?paused=true").first ==
+            200);
+    CHECK(recorded() == std::vector<bool>{true});
+    CHECK(gauge() == 1);
+    CHECK(system.get("/api/admin/status")["intake"]["amqp_publishes_held"] == true);
+    REQUIRE(system.curl(kAuth + std::string(" -X POST"), "/api/admin/intake?paused=false").first ==
+            200);
+    CHECK(recorded() == std::vector<bool>{true, false});
+    CHECK(gauge() == 0);
+
+    REQUIRE(system.curl(kAuth + std::string(" -X POST"), "/api/admin/restart").first == 202);
+    for (int i = 0; i < 150 && system.get("/api/admin/status")["operation"]["running"] == true;
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(recorded() == std::vector<bool>{true, false, true, false});
+    CHECK(gauge() == 0);
 }

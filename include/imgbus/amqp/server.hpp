@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "imgbus/broker/broker.hpp"
+#include "imgbus/broker/clients.hpp"
 #include "imgbus/result.hpp"
 
 namespace imgbus::amqp {
@@ -56,8 +58,17 @@ class Server {
     // go back to their queues. Returns at once; the connections finish on the io_context.
     void stop();
 
+    // Holds every publish that routes to `queue` (see docs/operations.md, pausing intake): the
+    // publishing connection gets connection.blocked with `reason` and is not read from until
+    // release_publishes(), which publishes the held messages. Callable from any thread.
+    void hold_publishes(std::string queue, std::string reason);
+    void release_publishes();
+
     // Open connections, for tests and status output.
     std::size_t connection_count() const;
+    // A snapshot of every connection and its channels, for the management API. Callable from
+    // any thread; it takes the listener's lock and each connection's statistics lock briefly.
+    std::vector<broker::ConnectionInfo> connections() const;
 
     struct State;  // defined in server.cpp; public so that the accept loop can name it
 

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "imgbus/broker/clients.hpp"
 #include "imgbus/broker/field_table.hpp"
 #include "imgbus/result.hpp"
 
@@ -205,8 +206,6 @@ struct PublishOutcome {
     bool unroutable() const { return routed_queues == 0 && rejected_queues == 0; }
 };
 
-using SessionId = std::uint64_t;
-
 struct ConsumeOptions {
     std::uint32_t prefetch = 0;  // 0: the session's basic_qos default, else unlimited
     bool no_ack = false;         // settled at delivery; never counted against a prefetch
@@ -332,6 +331,9 @@ class Broker {
     virtual std::vector<ExchangeInfo> list_exchanges();
     virtual std::vector<BindingInfo> list_bindings();
     virtual BrokerStats broker_stats();
+    // Every consumer and every session, for the management API (empty where not supported).
+    virtual std::vector<ConsumerInfo> list_consumers();
+    virtual std::vector<SessionInfo> list_sessions();
 
     // Registers a handler for blocked/unblocked changes and returns its id; the handler is
     // called at once with true if the broker is blocked already.

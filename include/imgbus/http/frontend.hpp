@@ -59,6 +59,13 @@ struct AdminHooks {
     int configured_workers = 0;
     std::filesystem::path data_dir;  // its file system's free space is reported
     std::function<std::vector<ListenerStatus>()> listeners;
+    // The AMQP listener's connections and channels, for /api/connections and /api/channels;
+    // empty: none are listed.
+    std::function<std::vector<broker::ConnectionInfo>()> connections;
+    // Called with true when an operator pauses intake (POST /api/admin/intake, an ordered
+    // restart) and with false when it resumes: the AMQP listener holds publishes to the job
+    // queue meanwhile. Called at once with true if intake is paused when the hooks are set.
+    std::function<void(bool paused)> intake_paused;
 };
 
 // Status of the parts /readyz reports on, filled in by the caller.

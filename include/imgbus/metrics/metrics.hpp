@@ -45,6 +45,8 @@ class Metrics {
     // own operation.
     prometheus::Histogram& operation_seconds(const std::string& op);
     prometheus::Gauge& workers_busy();
+    // 1 while an operator has paused intake, else 0.
+    prometheus::Gauge& intake_paused();
 
     // Queue depth, refreshed from the broker before each scrape.
     prometheus::Gauge& queue_messages_ready(const std::string& queue);
@@ -84,6 +86,7 @@ class Metrics {
     prometheus::Family<prometheus::Counter>* job_failures_total_;
     prometheus::Family<prometheus::Histogram>* operation_seconds_;
     prometheus::Family<prometheus::Gauge>* workers_busy_;
+    prometheus::Family<prometheus::Gauge>* intake_paused_;
     prometheus::Family<prometheus::Gauge>* queue_messages_ready_;
     prometheus::Family<prometheus::Gauge>* queue_messages_unacked_;
     prometheus::Family<prometheus::Gauge>* queue_consumers_;
