@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "credentials.hpp"
+#include "duration.hpp"
 #include "endpoint.hpp"
 #include "imgbus/amqp/server.hpp"
 #include "imgbus/broker/broker.hpp"
@@ -52,6 +53,7 @@ struct ServeOptions {
     std::string store_url;
     std::string broker_url;
     int max_attempts = 3;
+    std::string job_retention = "7d";
 };
 
 void add_serve_flags(CLI::App& command, ServeOptions& options) {
@@ -164,6 +166,12 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
                     "goes to imgbus.jobs.dead")
         ->envname("IMGBUS_MAX_ATTEMPTS")
         ->check(CLI::Range(1, 100))
+        ->capture_default_str();
+    command
+        .add_option("--job-retention", options.job_retention,
+                    "finished jobs older than this are deleted with their input and result, "
+                    "such as 7d, 12h, 30m or 90s; 0 keeps them forever")
+        ->envname("IMGBUS_JOB_RETENTION")
         ->capture_default_str();
     command.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
         ->envname("IMGBUS_LOG_LEVEL")
@@ -416,6 +424,11 @@ void run_serve(const ServeOptions& options) {
     worker::WorkerPool pool(*broker, *store, metrics, worker_options(options));
     boost::asio::io_context io(options.io_threads);
     auto http_options = frontend_options(options, *endpoint);
+    auto retention = parse_duration(options.job_retention, "--job-retention");
+    if (!retention) {
+        fail(retention.error().message);
+    }
+    http_options.job_retention = *retention;
     http_options.management_username = credentials.credentials.access_key;
     http_options.management_password = credentials.credentials.secret_key;
     http::Frontend frontend(io, *broker, *store, metrics, std::move(http_options));

@@ -13,6 +13,7 @@
 namespace imgbus::http {
 
 struct ManagementState;
+class RetentionSweeper;
 
 // What the request handlers share: the services, the options and the job table.
 struct FrontendContext {
@@ -30,6 +31,7 @@ struct FrontendContext {
     // set_intake_paused(): uploads answer 503 and AMQP publishes to the job queue are held.
     std::atomic<bool> intake_paused{false};
     std::shared_ptr<ManagementState> management;  // created by add_management_routes
+    std::shared_ptr<RetentionSweeper> retention;  // started with the frontend
 };
 
 // Pauses or resumes intake: uploads answer 503 while paused, the imgbus_intake_paused gauge

@@ -8,44 +8,42 @@
 #include "job_tracker.hpp"
 
 namespace imgbus::http {
-namespace {
 
-constexpr std::size_t kListPageSize = 1000;
-
-Result<std::vector<std::string>> list_record_keys(store::ObjectStore& store,
-                                                  const std::string& bucket) {
-    std::vector<std::string> keys;
+Result<std::vector<store::ObjectInfo>> list_records(store::ObjectStore& store,
+                                                    const std::string& bucket) {
+    constexpr std::size_t kListPageSize = 1000;
+    std::vector<store::ObjectInfo> records;
     store::ListOptions options;
-    options.prefix = "jobs/";
+    options.prefix = "jobs/";  // record_key()
     options.max_keys = kListPageSize;
     for (;;) {
         auto page = store.list_objects(bucket, options);
         if (!page) return page.error();
-        for (const auto& object : page->objects) keys.push_back(object.key);
-        if (!page->truncated || page->objects.empty()) break;
-        options.start_after = page->objects.back().key;
+        const bool more = page->truncated && !page->objects.empty();
+        for (auto& object : page->objects) records.push_back(std::move(object));
+        if (!more) break;
+        options.start_after = records.back().key;
     }
-    return keys;
+    return records;
 }
-
-}  // namespace
 
 Result<std::size_t> JobTracker::recover() {
     auto log = module_logger("http");
-    auto keys = list_record_keys(store_, options_.bucket);
-    if (!keys) return keys.error();
+    auto records = list_records(store_, options_.bucket);
+    if (!records) return records.error();
 
     std::vector<JobRecord> unfinished;
-    for (const auto& key : *keys) {
+    for (const auto& record : *records) {
+        const auto& key = record.key;
         auto object = store_.get_object(options_.bucket, key);
-        if (!object) {
-            log->warn("job record {}: reading it failed: {}", key, object.error().message);
-            continue;
-        }
-        auto job = parse_storage_json(std::string(object->data.begin(), object->data.end()));
+        auto job = object
+                       ? parse_storage_json(std::string(object->data.begin(), object->data.end()))
+                       : Result<JobRecord>(object.error());
         if (!job) {
-            log->warn("job record {}: skipped: {}", key, job.error().message);
-            continue;
+            // Shown as failed with the reason rather than 404; the file stays for inspection.
+            log->error("job record {}: unreadable, job {} shown as failed: {}", key, record_id(key),
+                       job.error().message);
+            job = unreadable_record(key, job.error().message, record.last_modified);
         }
         if (!job->finished()) unfinished.push_back(*job);
         std::lock_guard lock(mutex_);
@@ -76,7 +74,7 @@ Result<std::size_t> JobTracker::recover() {
     log->info(
         "recovered {} job records; {} unfinished jobs wait in the durable queue, {} were "
         "published again",
-        keys->size(), still_queued, published);
+        records->size(), still_queued, published);
     return published;
 }
 

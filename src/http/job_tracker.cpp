@@ -57,9 +57,28 @@ store::PutOptions json_put_options() {
     return options;
 }
 
+}  // namespace
+
 std::string record_key(const std::string& id) { return std::string(kRecordPrefix) + id + ".json"; }
 
-}  // namespace
+std::string record_id(const std::string& key) {
+    std::string_view id = key;
+    if (id.starts_with(kRecordPrefix)) id.remove_prefix(kRecordPrefix.size());
+    if (id.ends_with(".json")) id.remove_suffix(5);
+    return std::string(id);
+}
+
+JobRecord unreadable_record(const std::string& key, const std::string& reason,
+                            std::chrono::system_clock::time_point written_at) {
+    JobRecord job;
+    job.message.id = record_id(key);
+    job.message.op = "unknown";
+    job.status = JobStatus::failed;
+    job.error = "the job record " + key + " could not be read (" + reason +
+                "), so the job's outcome is unknown; upload the image again";
+    job.created_at = job.updated_at = written_at;
+    return job;
+}
 
 bool JobRecord::finished() const {
     return status == JobStatus::done || status == JobStatus::failed;
@@ -73,6 +92,15 @@ nlohmann::json input_json(const InputInfo& input) {
             {"filename", input.filename}};
 }
 
+// The steps of a pipeline job, each {"op", "params"}; empty for a job of one operation.
+Json steps_json(const worker::JobMessage& message) {
+    Json steps = Json::array();
+    for (const auto& step : message.steps) {
+        steps.push_back({{"op", step.op}, {"params", step.params}});
+    }
+    return steps;
+}
+
 nlohmann::json job_json(const JobRecord& job) {
     const auto& t = job.timings;
     const auto& id = job.message.id;
@@ -80,6 +108,7 @@ nlohmann::json job_json(const JobRecord& job) {
             {"batch", job.message.batch},
             {"op", job.message.op},
             {"params", job.message.params},
+            {"steps", steps_json(job.message)},
             {"threads", job.message.threads},
             {"run", job.message.run},
             {"passes", job.message.passes},
@@ -170,7 +199,7 @@ void JobTracker::insert_locked(JobRecord job) {
     auto id = job.message.id;
     auto [it, inserted] = jobs_.insert_or_assign(id, std::move(job));
     if (!inserted) return;
-    batches_[it->second.message.batch].push_back(id);
+    if (!it->second.message.batch.empty()) batches_[it->second.message.batch].push_back(id);
     order_.push_back(id);
 
     // Forget the oldest finished jobs beyond the limit. Unfinished ones go to the back.
@@ -287,6 +316,19 @@ std::map<std::string, std::size_t> JobTracker::count_by_status() const {
     std::lock_guard lock(mutex_);
     for (const auto& [id, job] : jobs_) ++counts[std::string(worker::to_string(job.status))];
     return counts;
+}
+
+std::vector<JobRecord> JobTracker::recent(std::size_t limit,
+                                          std::optional<worker::JobStatus> status) const {
+    std::vector<JobRecord> jobs;
+    std::lock_guard lock(mutex_);
+    for (auto id = order_.rbegin(); id != order_.rend() && jobs.size() < limit; ++id) {
+        auto found = jobs_.find(*id);
+        if (found == jobs_.end()) continue;
+        if (status && found->second.status != *status) continue;
+        jobs.push_back(found->second);
+    }
+    return jobs;
 }
 
 std::optional<JobRecord> JobTracker::find(const std::string& id) const {

@@ -57,6 +57,24 @@ nlohmann::json input_json(const InputInfo& input);
 nlohmann::json storage_json(const JobRecord& job);
 Result<JobRecord> parse_storage_json(const std::string& text);
 
+// jobs/<id>.json and back.
+std::string record_key(const std::string& id);
+std::string record_id(const std::string& key);
+// The job records in the store (bucket, jobs/), with their last write times.
+Result<std::vector<store::ObjectInfo>> list_records(store::ObjectStore& store,
+                                                    const std::string& bucket);
+// A job whose stored record cannot be read or parsed: failed, with a reason that says so, so
+// that its id answers with that instead of 404.
+JobRecord unreadable_record(const std::string& key, const std::string& reason,
+                            std::chrono::system_clock::time_point written_at);
+
+// What one retention sweep removed.
+struct SweepOutcome {
+    std::size_t jobs = 0;     // records deleted, with their results
+    std::size_t batches = 0;  // inputs deleted: no job of the batch was left
+    std::size_t failed = 0;   // store deletes that failed; retried by the next sweep
+};
+
 // The error of a job whose message was purged from the job queue by an operator.
 inline constexpr std::string_view kPurgedReason = "purged by an operator";
 
@@ -96,11 +114,20 @@ class JobTracker : public std::enable_shared_from_this<JobTracker> {
     std::map<std::string, std::size_t> count_by_status() const;
 
     std::optional<JobRecord> find(const std::string& id) const;
+    // Up to `limit` jobs, the most recently added first, optionally only those in `status`.
+    std::vector<JobRecord> recent(std::size_t limit,
+                                  std::optional<worker::JobStatus> status = std::nullopt) const;
     std::vector<JobRecord> batch(const std::string& batch_id) const;
 
     // Loads the stored records and publishes the unfinished jobs again. Returns how many were
     // published.
     Result<std::size_t> recover();
+
+    // Deletes finished jobs last written before `cutoff`: their records, their results and,
+    // once no job of a batch is left, the batch's input, in the store and in memory. Records
+    // that are not in memory (past max_tracked_jobs, or unreadable) are found by listing the
+    // store. Unfinished jobs are never deleted.
+    Result<SweepOutcome> sweep_finished_before(std::chrono::system_clock::time_point cutoff);
 
     // Consumes the event queue; each delivery is applied on `executor` and then acked.
     Result<void> start_consuming(boost::asio::any_io_executor executor);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // POST /api/jobs and the job, batch and result routes.
 #include <boost/beast/http/field.hpp>
+#include <charconv>
 #include <random>
 
 #include "batch_keys.hpp"
@@ -31,6 +32,13 @@ store::PutOptions put_options(const std::string& content_type) {
     store::PutOptions options;
     options.content_type = content_type;
     return options;
+}
+
+std::optional<std::size_t> parse_count(const std::string& text) {
+    std::size_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
 }
 
 bool is_id(std::string_view text) {
@@ -261,6 +269,37 @@ Response get_job(FrontendContext& context, const PathParams& params) {
     return json_response(Status::ok, job_json(*job));
 }
 
+// GET /api/jobs?limit=N&status=S: the latest jobs, newest first.
+Response list_jobs(FrontendContext& context, const Request& request) {
+    constexpr std::size_t kDefaultLimit = 100;
+    constexpr std::size_t kMaxLimit = 1000;
+    auto query = parse_query(request.target());
+    if (!query) return error_response(Status::bad_request, "bad_request", query.error().message);
+    std::size_t limit = kDefaultLimit;
+    if (auto found = query->find("limit"); found != query->end()) {
+        auto parsed = parse_count(found->second);
+        if (!parsed || *parsed < 1 || *parsed > kMaxLimit) {
+            return error_response(Status::bad_request, "bad_request",
+                                  "limit = '" + found->second.substr(0, 32) +
+                                      "' is not a whole number from 1 to " +
+                                      std::to_string(kMaxLimit));
+        }
+        limit = *parsed;
+    }
+    std::optional<worker::JobStatus> status;
+    if (auto found = query->find("status"); found != query->end()) {
+        status = worker::parse_job_status(found->second);
+        if (!status) {
+            return error_response(Status::bad_request, "bad_request",
+                                  "status = '" + found->second.substr(0, 32) +
+                                      "' is not one of queued, processing, done, failed");
+        }
+    }
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const auto& job : context.tracker->recent(limit, status)) jobs.push_back(job_json(job));
+    return json_response(Status::ok, {{"count", jobs.size()}, {"jobs", std::move(jobs)}});
+}
+
 Response get_result(FrontendContext& context, const PathParams& params) {
     auto job = is_id(params.at("id")) ? context.tracker->find(params.at("id")) : std::nullopt;
     if (!job) return unknown_job(params.at("id"));
@@ -307,6 +346,9 @@ void add_jobs_routes(Router& router, FrontendContext& context) {
     using beast_http::verb;
     router.add(verb::post, "/api/jobs", [&context](const Request& request, const PathParams&) {
         return post_jobs(context, request);
+    });
+    router.add(verb::get, "/api/jobs", [&context](const Request& request, const PathParams&) {
+        return list_jobs(context, request);
     });
     router.add(verb::get, "/api/jobs/{id}", [&context](const Request&, const PathParams& params) {
         return get_job(context, params);

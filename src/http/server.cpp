@@ -20,6 +20,7 @@
 #include "events_api.hpp"
 #include "imgbus/http/frontend.hpp"
 #include "imgbus/log.hpp"
+#include "job_retention.hpp"
 #include "management.hpp"
 
 namespace imgbus::http {
@@ -114,6 +115,9 @@ Result<void> Server::prepare_services() {
         }
     }
     if (auto recovered = context_.tracker->recover(); !recovered) return recovered.error();
+    context_.retention =
+        std::make_shared<RetentionSweeper>(context_.io, context_.tracker, options.job_retention);
+    context_.retention->start();
     return context_.tracker->start_consuming(context_.io.get_executor());
 }
 
@@ -392,6 +396,7 @@ void Server::stop() {
         });
     }
     context_.tracker->stop_consuming();
+    if (context_.retention) context_.retention->stop();
     stop_management(context_);
     log->info("http stopping: listener closed, {} sessions closing", slots.size());
 }

@@ -44,6 +44,9 @@ struct FrontendOptions {
     std::chrono::milliseconds rate_sample_interval{5000};
     // How long an ordered restart waits for the job queue to drain before requeueing.
     std::chrono::seconds drain_timeout{30};
+    // Finished jobs older than this (by their last update) are deleted with their input and
+    // result by a periodic sweep; 0 keeps them forever.
+    std::chrono::seconds job_retention{std::chrono::hours(24 * 7)};
 };
 
 // A listener of the process, as `imgbus admin status` shows it.

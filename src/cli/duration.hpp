@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "imgbus/result.hpp"
+
+namespace imgbus::cli {
+
+// Parses a whole number followed by a unit, s, m, h or d ("7d", "12h", "90s"); "0" alone is zero.
+// `flag` names the option in the error, which shows the accepted forms.
+Result<std::chrono::seconds> parse_duration(const std::string& text, const std::string& flag);
+
+}  // namespace imgbus::cli
