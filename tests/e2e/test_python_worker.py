@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """End to end: the example worker docs/examples/python_worker.py (pika, boto3, Pillow) joins an
-`imgbus serve --workers 0` over its AMQP and S3 listeners and completes the frontend's jobs."""
+`imgbus serve --workers 0` over its AMQP and S3 listeners and completes the frontend's jobs, and
+then a frontend on Debian's RabbitMQ."""
 import io
 import json
 import os
@@ -15,7 +16,8 @@ from PIL import Image
 
 import imgbus_server
 from amqp_harness import PASSWORD, USER, AmqpServer, pika_parameters
-from imgbus_server import Checks, free_port, image_shape, require_environment
+from imgbus_server import Checks, Server, free_port, image_shape, require_environment
+from rabbitmq_harness import RabbitMQ
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                       "examples", "python_worker.py")
@@ -24,16 +26,19 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "d
 class PythonWorker:
     """The example worker as a child process, configured through the environment only."""
 
-    def __init__(self, server, log_dir, store_url=None, extra_args=()):
+    def __init__(self, server, log_dir, store_url=None, extra_args=(), broker=None):
+        """`broker` is (URL, user, password); the default is the server's AMQP listener."""
+        broker_url, user, password = broker or (f"amqp://127.0.0.1:{server.amqp_port}/%2F",
+                                                USER, PASSWORD)
         self.log_path = os.path.join(log_dir, f"python-worker-{time.time_ns()}.log")
         env = dict(os.environ)
         env.update({
-            "IMGBUS_BROKER": f"amqp://127.0.0.1:{server.amqp_port}/%2F",
-            "IMGBUS_BROKER_USER": USER,
-            "IMGBUS_BROKER_PASSWORD": PASSWORD,
+            "IMGBUS_BROKER": broker_url,
+            "IMGBUS_BROKER_USER": user,
+            "IMGBUS_BROKER_PASSWORD": password,
             "IMGBUS_STORE": store_url or server.s3_url,
-            "IMGBUS_ACCESS_KEY": USER,
-            "IMGBUS_SECRET_KEY": PASSWORD,
+            "IMGBUS_ACCESS_KEY": server.access_key or USER,
+            "IMGBUS_SECRET_KEY": server.secret_key or PASSWORD,
             # Keep botocore away from any other credential source or the metadata service.
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_CONFIG_FILE": os.devnull,
@@ -264,6 +269,32 @@ def check_worker_stops_on_sigterm(server, worker):
     assert PASSWORD not in worker.log(), "the worker logged the broker password"
 
 
+def check_jobs_done_on_rabbitmq(folder):
+    """The worker joins a frontend on Debian's RabbitMQ, which checks queue arguments strictly."""
+    rabbitmq = RabbitMQ()
+    frontend = worker = None
+    try:
+        rabbitmq.start()
+        frontend = Server("--workers", "0", "--broker",
+                          f"amqp://guest:guest@127.0.0.1:{rabbitmq.amqp_port}/%2F").start(60)
+        worker = PythonWorker(frontend, folder, broker=(
+            f"amqp://127.0.0.1:{rabbitmq.amqp_port}/%2F", "guest", "guest"))
+        worker.wait_for_log("consuming imgbus.jobs", timeout=60)
+        source = os.path.join(imgbus_server.TEST_DATA, "hostile", "17x17-420.jpg")
+        status, _, body = frontend.upload(source, runs=3)
+        assert status == 202, f"upload answered {status}: {body}"
+        jobs = frontend.wait_for_jobs([job["id"] for job in body["jobs"]], timeout=60)
+        for job in jobs.values():
+            assert job["status"] == "done", f"job {job['id']} ended {job['status']}: {job['error']}"
+            assert (job["width"], job["height"]) == (17, 17), job
+    finally:
+        if worker is not None:
+            worker.stop()
+        if frontend is not None:
+            frontend.cleanup()
+        rabbitmq.stop()
+
+
 def main():
     require_environment()
     server = AmqpServer()
@@ -282,6 +313,7 @@ def main():
                    server, PythonWorker(server, server.data_dir))
         checks.run("unreachable store dead-lettered", check_unreachable_store_dead_lettered,
                    server)
+        checks.run("jobs done on rabbitmq", check_jobs_done_on_rabbitmq, server.data_dir)
         if checks.failed:
             print("--- python worker log\n" + worker.log()[-6000:])
             print("--- imgbus serve log\n" + server.log()[-6000:])
