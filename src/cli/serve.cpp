@@ -432,7 +432,12 @@ void run_serve(const ServeOptions& options) {
     http_options.management_username = credentials.credentials.access_key;
     http_options.management_password = credentials.credentials.secret_key;
     http::Frontend frontend(io, *broker, *store, metrics, std::move(http_options));
-    frontend.set_readiness_probe([&pool, &options] {
+    // A remote broker that is reconnecting makes the frontend not ready: uploads get 503.
+    const auto* remote = dynamic_cast<const amqp::RemoteBroker*>(broker.get());
+    frontend.set_readiness_probe([&pool, &options, remote] {
+        if (remote != nullptr && !remote->connected()) {
+            return "broker " + remote->describe() + " disconnected; reconnecting";
+        }
         if (pool.running_workers() < options.workers) {
             return fmt::format("{} of {} workers running", pool.running_workers(), options.workers);
         }

@@ -53,6 +53,9 @@ def check_outage(run):
     assert "retry-after" in headers, headers
     wait_until(lambda: all(w.health() == 503 for w in run.workers), 20,
                "the workers' /healthz reporting the lost broker")
+    status, _, body = run.server.get("/readyz")
+    assert status == 503, f"the frontend's /readyz answered {status} with RabbitMQ stopped"
+    assert b"disconnected" in body, body[:300]
 
 
 def check_recovery(run):
@@ -72,6 +75,8 @@ def check_recovery(run):
             break
         time.sleep(0.5)
     assert status == 202, f"the frontend still answers {status} after RabbitMQ came back"
+    status, _, body = run.server.get("/readyz")
+    assert status == 200, f"the frontend's /readyz answered {status}: {body[:300]!r}"
 
 
 def check_every_job_once(run):
