@@ -68,8 +68,14 @@ def check_overload_and_recovery(server):
     print(f"    {len(accepted)} accepted, {statuses.count(503)} refused, RSS {rss:.0f} MiB",
           flush=True)
 
-    status = admin_status(server)
-    assert status["broker"]["state"] == "full", status["broker"]
+    # The worker may have taken one more job since the last 503, which makes room for one.
+    broker = admin_status(server)["broker"]
+    jobs = broker["job_queue"]
+    if jobs["messages_ready"] >= jobs["max_length"]:
+        assert broker["state"] == "full", broker
+    else:
+        assert jobs["messages_ready"] == jobs["max_length"] - 1, broker
+        assert broker["state"] == "ok", broker
     code, out, err = imgbus_cli("queues", "purge", "imgbus.jobs", "--yes", "--url", server.url,
                                 "--data-dir", server.data_dir)
     assert code == 0, out + err
