@@ -33,7 +33,25 @@ Result<void> check_encodable(const Image& image, const EncodeOptions& options) {
     return {};
 }
 
+constexpr std::string_view kPngFilterNames[] = {"none",    "sub",   "up",
+                                                "average", "paeth", "adaptive"};
+
 }  // namespace
+
+std::string_view png_filter_name(PngFilter filter) {
+    return kPngFilterNames[static_cast<int>(filter)];
+}
+
+Result<PngFilter> parse_png_filter(std::string_view text) {
+    for (std::size_t i = 0; i < std::size(kPngFilterNames); ++i) {
+        if (text == kPngFilterNames[i]) {
+            return static_cast<PngFilter>(i);
+        }
+    }
+    return make_error(Errc::invalid_argument,
+                      "PNG filter '" + std::string(text.substr(0, 64)) +
+                          "' is not one of none, sub, up, average, paeth, adaptive");
+}
 
 Result<Image> decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
     if (detail::has_jpeg_signature(bytes)) {
@@ -60,7 +78,7 @@ Result<std::vector<std::uint8_t>> encode(const Image& image, Format format,
     if (format == Format::jpeg) {
         return detail::encode_jpeg(image, options.jpeg_quality);
     }
-    return detail::encode_png(image, options.png_compression);
+    return detail::encode_png(image, options.png_compression, options.png_filter);
 }
 
 }  // namespace imgbus::imaging

@@ -36,6 +36,11 @@ Result<ImageInfo> read_png_header(Bytes bytes, const DecodeLimits& limits);
 
 Result<Image> decode_jpeg(Bytes bytes, const JpegHeader& header);
 
+// Adobe applications store CMYK inverted (0 is full ink), and an APP14 "Adobe" segment marks
+// such files. Converts `pixels` CMYK pixels to RGB with the naive formula R = (1 - C)(1 - K),
+// without an ICC profile.
+void cmyk_to_rgb(const std::uint8_t* cmyk, std::size_t pixels, bool inverted, std::uint8_t* rgb);
+
 // Reads the whole JPEG with libjpeg and fails when any warning means lost pixels: truncated for
 // "Premature end of JPEG file", corrupt for damaged scan data. Junk bytes before a marker and
 // header warnings pass.
@@ -46,6 +51,7 @@ int exif_orientation(Bytes app1_payload);
 Result<Image> decode_png(Bytes bytes, const ImageInfo& info, const DecodeLimits& limits);
 
 Result<std::vector<std::uint8_t>> encode_jpeg(const Image& image, int quality);
-Result<std::vector<std::uint8_t>> encode_png(const Image& image, int compression_level);
+Result<std::vector<std::uint8_t>> encode_png(const Image& image, int compression_level,
+                                             PngFilter filter);
 
 }  // namespace imgbus::imaging::detail

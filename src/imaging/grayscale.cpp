@@ -7,6 +7,7 @@
 #include <cassert>
 #include <cstdint>
 
+#include "grayscale_row.hpp"
 #include "operations.hpp"
 
 namespace imgbus::imaging {
@@ -34,11 +35,42 @@ inline std::uint8_t luma(unsigned r, unsigned g, unsigned b) {
 #define IMGBUS_ROW_CLONES
 #endif
 
-IMGBUS_ROW_CLONES void gray_row_rgb(const std::uint8_t* __restrict in, std::uint8_t* __restrict out,
-                                    int width) noexcept {
+}  // namespace
+
+namespace detail {
+
+IMGBUS_ROW_CLONES void gray_row_rgb_vectorised(const std::uint8_t* __restrict in,
+                                               std::uint8_t* __restrict out, int width) noexcept {
     for (int x = 0; x < width; ++x) {
         out[x] = luma(in[3 * x], in[3 * x + 1], in[3 * x + 2]);
     }
+}
+
+}  // namespace detail
+
+namespace {
+
+#if defined(__x86_64__)
+bool has_avx2() {
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") != 0;
+    }();
+    return has;
+}
+#endif
+
+// The AVX2 intrinsics where the CPU has them, for blocks of 32 pixels; the vectorised loop for
+// the rest and on other CPUs.
+void gray_row_rgb(const std::uint8_t* in, std::uint8_t* out, int width) noexcept {
+    int done = 0;
+#if defined(__x86_64__)
+    if (has_avx2()) {
+        done = detail::gray_row_rgb_avx2(in, out, width);
+    }
+#endif
+    detail::gray_row_rgb_vectorised(in + 3 * static_cast<std::ptrdiff_t>(done), out + done,
+                                    width - done);
 }
 
 IMGBUS_ROW_CLONES void gray_row_rgba(const std::uint8_t* __restrict in,
@@ -85,6 +117,10 @@ Image grayscale(const Image& input, int threads, int passes) {
         }
     }
     return output;
+}
+
+void grayscale_rgb_row(const std::uint8_t* in, std::uint8_t* out, int width) noexcept {
+    gray_row_rgb(in, out, width);
 }
 
 Image grayscale_reference(const Image& input) {

@@ -42,19 +42,6 @@ Error decode_error(tjhandle handle) {
     return make_error(Errc::corrupt, "JPEG is corrupt: " + message);
 }
 
-// Adobe applications store CMYK inverted (0 is full ink), and an APP14 "Adobe" segment marks
-// such files. Converts to RGB with the naive formula R = (1 - C)(1 - K), without an ICC profile.
-void cmyk_to_rgb(const std::uint8_t* cmyk, std::size_t pixels, bool inverted, std::uint8_t* rgb) {
-    for (std::size_t i = 0; i < pixels; ++i) {
-        const std::uint8_t* p = cmyk + 4 * i;
-        const unsigned flip = inverted ? 0 : 255;
-        const unsigned k = p[3] ^ flip;
-        for (int c = 0; c < 3; ++c) {
-            rgb[3 * i + c] = static_cast<std::uint8_t>(((p[c] ^ flip) * k + 127) / 255);
-        }
-    }
-}
-
 int pixel_format_for(int jpeg_colorspace) {
     switch (jpeg_colorspace) {
         case TJCS_GRAY:
@@ -90,6 +77,17 @@ Result<void> decompress(tjhandle handle, Bytes bytes, Image& image, int pixel_fo
 }
 
 }  // namespace
+
+void cmyk_to_rgb(const std::uint8_t* cmyk, std::size_t pixels, bool inverted, std::uint8_t* rgb) {
+    for (std::size_t i = 0; i < pixels; ++i) {
+        const std::uint8_t* p = cmyk + 4 * i;
+        const unsigned flip = inverted ? 0 : 255;
+        const unsigned k = p[3] ^ flip;
+        for (int c = 0; c < 3; ++c) {
+            rgb[3 * i + c] = static_cast<std::uint8_t>(((p[c] ^ flip) * k + 127) / 255);
+        }
+    }
+}
 
 Result<Image> decode_jpeg(Bytes bytes, const JpegHeader& header) {
     TjHandle handle(tjInitDecompress());

@@ -7,31 +7,14 @@
 // prints a warning only while num_warnings is 0), so a harmless first warning hides any later
 // damage. TurboJPEG exposes neither the message code nor the warning count. So when TurboJPEG
 // stops on a warning, this audit reads the whole file again with libjpeg's own API, whose error
-// manager sees the code of every warning.
-#include <csetjmp>
+// manager sees the code of every warning. The streaming codec uses the same error manager.
 #include <string>
 
-// jpeglib.h needs FILE and size_t declared first, and jerror.h needs jpeglib.h.
-// clang-format off
-#include <cstdio>
-#include <jpeglib.h>
-#include <jerror.h>
-// clang-format on
-
 #include "codec_detail.hpp"
+#include "libjpeg_errors.hpp"
 
 namespace imgbus::imaging::detail {
 namespace {
-
-constexpr int kMaxScans = 500;  // as TJFLAG_LIMITSCANS
-
-struct AuditErrorManager {
-    jpeg_error_mgr pub;
-    std::jmp_buf jump;
-    int harmful_code = 0;  // the first warning that means damage, 0 for none
-    char message[JMSG_LENGTH_MAX];
-    bool too_many_scans = false;
-};
 
 // Warnings about the headers and about junk between segments leave every pixel intact.
 bool is_harmless(int code) {
@@ -40,13 +23,13 @@ bool is_harmless(int code) {
 }
 
 void on_error(j_common_ptr cinfo) {
-    auto* manager = reinterpret_cast<AuditErrorManager*>(cinfo->err);
+    auto* manager = reinterpret_cast<JpegErrorManager*>(cinfo->err);
     (*cinfo->err->format_message)(cinfo, manager->message);
     std::longjmp(manager->jump, 1);
 }
 
 void on_message(j_common_ptr cinfo, int level) {
-    auto* manager = reinterpret_cast<AuditErrorManager*>(cinfo->err);
+    auto* manager = reinterpret_cast<JpegErrorManager*>(cinfo->err);
     if (level >= 0 || manager->harmful_code != 0 || is_harmless(cinfo->err->msg_code)) {
         return;
     }
@@ -56,8 +39,8 @@ void on_message(j_common_ptr cinfo, int level) {
 
 void on_progress(j_common_ptr cinfo) {
     auto* decompress = reinterpret_cast<j_decompress_ptr>(cinfo);
-    if (decompress->input_scan_number > kMaxScans) {
-        auto* manager = reinterpret_cast<AuditErrorManager*>(cinfo->err);
+    if (decompress->input_scan_number > kMaxJpegScans) {
+        auto* manager = reinterpret_cast<JpegErrorManager*>(cinfo->err);
         manager->too_many_scans = true;
         std::longjmp(manager->jump, 1);
     }
@@ -66,19 +49,15 @@ void on_progress(j_common_ptr cinfo) {
 // Reads every coefficient (entropy decoding, no IDCT or colour conversion) up to EOI. Returns
 // false on a fatal libjpeg error. Only trivially destructible objects live in this frame, so the
 // longjmp skips no destructor.
-bool read_all_coefficients(Bytes bytes, AuditErrorManager& manager) {
+bool read_all_coefficients(Bytes bytes, JpegErrorManager& manager) {
     jpeg_decompress_struct cinfo;
-    jpeg_progress_mgr progress;
-    cinfo.err = jpeg_std_error(&manager.pub);
-    manager.pub.error_exit = on_error;
-    manager.pub.emit_message = on_message;
-    progress.progress_monitor = on_progress;
+    install_error_manager(reinterpret_cast<j_common_ptr>(&cinfo), manager);
     if (setjmp(manager.jump) != 0) {
         jpeg_destroy_decompress(&cinfo);
         return false;
     }
     jpeg_create_decompress(&cinfo);
-    cinfo.progress = &progress;
+    install_scan_limit(&cinfo, manager);
     jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
     jpeg_read_header(&cinfo, TRUE);
     jpeg_read_coefficients(&cinfo);
@@ -89,14 +68,23 @@ bool read_all_coefficients(Bytes bytes, AuditErrorManager& manager) {
 
 }  // namespace
 
-Result<void> audit_jpeg_warnings(Bytes bytes) {
-    AuditErrorManager manager{};
-    const bool read = read_all_coefficients(bytes, manager);
+void install_error_manager(j_common_ptr cinfo, JpegErrorManager& manager) {
+    cinfo->err = jpeg_std_error(&manager.pub);
+    manager.pub.error_exit = on_error;
+    manager.pub.emit_message = on_message;
+}
+
+void install_scan_limit(j_decompress_ptr cinfo, JpegErrorManager& manager) {
+    manager.progress.progress_monitor = on_progress;
+    cinfo->progress = &manager.progress;
+}
+
+Result<void> jpeg_verdict(const JpegErrorManager& manager, bool completed) {
     if (manager.too_many_scans) {
-        return make_error(Errc::corrupt,
-                          "progressive JPEG has more than " + std::to_string(kMaxScans) + " scans");
+        return make_error(Errc::corrupt, "progressive JPEG has more than " +
+                                             std::to_string(kMaxJpegScans) + " scans");
     }
-    if (!read) {
+    if (!completed) {
         return make_error(Errc::corrupt, std::string("JPEG is corrupt: ") + manager.message);
     }
     if (manager.harmful_code == JWRN_JPEG_EOF) {
@@ -109,6 +97,12 @@ Result<void> audit_jpeg_warnings(Bytes bytes) {
                                              manager.message);
     }
     return {};
+}
+
+Result<void> audit_jpeg_warnings(Bytes bytes) {
+    JpegErrorManager manager{};
+    const bool read = read_all_coefficients(bytes, manager);
+    return jpeg_verdict(manager, read);
 }
 
 }  // namespace imgbus::imaging::detail

@@ -98,14 +98,33 @@ bool read_rows(png_structp png, png_infop info, png_bytepp rows) {
     return true;
 }
 
+int png_filter_flags(PngFilter filter) {
+    switch (filter) {
+        case PngFilter::none:
+            return PNG_FILTER_NONE;
+        case PngFilter::sub:
+            return PNG_FILTER_SUB;
+        case PngFilter::up:
+            return PNG_FILTER_UP;
+        case PngFilter::average:
+            return PNG_FILTER_AVG;
+        case PngFilter::paeth:
+            return PNG_FILTER_PAETH;
+        case PngFilter::adaptive:
+            break;
+    }
+    return PNG_ALL_FILTERS;
+}
+
 bool write_image(png_structp png, png_infop info, const Image* image, png_bytepp rows,
-                 int compression_level) {
+                 int compression_level, PngFilter filter) {
     if (setjmp(png_jmpbuf(png))) {
         return false;
     }
     static constexpr int kColorTypes[] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
                                           PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
     png_set_compression_level(png, compression_level);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, png_filter_flags(filter));
     png_set_IHDR(png, info, image->width, image->height, 8, kColorTypes[image->channels - 1],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
@@ -253,7 +272,8 @@ Result<Image> decode_png(Bytes bytes, const ImageInfo& header, const DecodeLimit
     return image;
 }
 
-Result<std::vector<std::uint8_t>> encode_png(const Image& image, int compression_level) {
+Result<std::vector<std::uint8_t>> encode_png(const Image& image, int compression_level,
+                                             PngFilter filter) {
     std::vector<std::uint8_t> output;
     PngIo io;
     io.output = &output;
@@ -263,7 +283,7 @@ Result<std::vector<std::uint8_t>> encode_png(const Image& image, int compression
     }
     // libpng 1.6 takes row pointers to non-const bytes but only reads them when writing.
     auto rows = row_pointers(const_cast<std::uint8_t*>(image.pixels.data()), image);
-    if (!write_image(writer.png(), writer.info(), &image, rows.data(), compression_level)) {
+    if (!write_image(writer.png(), writer.info(), &image, rows.data(), compression_level, filter)) {
         return make_error(Errc::encode_failed, std::string("PNG encoding failed: ") + io.message);
     }
     return output;

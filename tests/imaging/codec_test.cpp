@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
 
 #include "imaging/test_files.hpp"
 
@@ -65,6 +66,29 @@ TEST_CASE("png round trip keeps every channel count", "[imaging]") {
         CHECK(decoded->height == 23);
         CHECK(decoded->pixels == image.pixels);
     }
+}
+
+TEST_CASE("png filters all decode", "[imaging]") {
+    const auto image = make_gradient(61, 37, 4);  // smooth, so the filters compress differently
+    std::set<std::size_t> sizes;
+    for (auto filter :
+         {imaging::PngFilter::none, imaging::PngFilter::sub, imaging::PngFilter::up,
+          imaging::PngFilter::average, imaging::PngFilter::paeth, imaging::PngFilter::adaptive}) {
+        INFO(imaging::png_filter_name(filter));
+        auto parsed = imaging::parse_png_filter(imaging::png_filter_name(filter));
+        REQUIRE(parsed.ok());
+        CHECK(*parsed == filter);
+        auto encoded = imaging::encode(image, Format::png, {.png_filter = filter});
+        REQUIRE(encoded.ok());
+        sizes.insert(encoded->size());
+        auto decoded = imaging::decode(*encoded);
+        REQUIRE(decoded.ok());
+        CHECK(decoded->pixels == image.pixels);
+    }
+    CHECK(sizes.size() >= 4);  // the filter reaches libpng
+    const auto unknown = imaging::parse_png_filter("best");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().code == imaging::Errc::invalid_argument);
 }
 
 TEST_CASE("png compression levels all decode", "[imaging]") {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "imgbus/imaging/grayscale.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "imaging/test_files.hpp"
@@ -36,6 +37,19 @@ TEST_CASE("grayscale kernel matches reference on odd sizes", "[imaging]") {
             CHECK(output.channels == (input.has_alpha() ? 2 : 1));
             CHECK(output.pixels == expected.pixels);
         }
+    }
+}
+
+TEST_CASE("grayscale row matches reference at every width", "[imaging]") {
+    // Widths around the AVX2 row's 32-pixel blocks, where the tail loop takes over.
+    for (int width = 1; width <= 100; ++width) {
+        const auto input = make_pattern(width, 1, 3, static_cast<unsigned>(width));
+        const auto expected = imaging::grayscale_reference(input);
+        std::vector<std::uint8_t> row(static_cast<std::size_t>(width) + 1, 0xAB);
+        imaging::grayscale_rgb_row(input.pixels.data(), row.data(), width);
+        INFO("width " << width);
+        CHECK(std::equal(expected.pixels.begin(), expected.pixels.end(), row.begin()));
+        CHECK(row.back() == 0xAB);  // nothing written past the row
     }
 }
 

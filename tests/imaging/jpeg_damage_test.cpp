@@ -9,6 +9,8 @@
 namespace imaging = imgbus::imaging;
 using imaging::Errc;
 using Bytes = std::vector<std::uint8_t>;
+using imaging::testing::exif_segment;
+using imaging::testing::inserted;
 
 namespace {
 
@@ -27,11 +29,6 @@ std::size_t scan_start(const Bytes& jpeg) {
     }
     FAIL("no SOS segment");
     return 0;
-}
-
-Bytes inserted(Bytes jpeg, std::size_t at, const Bytes& extra) {
-    jpeg.insert(jpeg.begin() + static_cast<std::ptrdiff_t>(at), extra.begin(), extra.end());
-    return jpeg;
 }
 
 const Bytes kJunk = {0x12, 0x34, 0x56, 0x78, 0x9A};
@@ -98,35 +95,6 @@ TEST_CASE("damaged scan data fails even after a harmless warning", "[imaging][jp
     CHECK(both.error().code == Errc::corrupt);
     CHECK_THAT(both.error().message, Catch::Contains("rows cannot be decoded"));
 }
-
-namespace {
-
-// An APP1 segment holding a TIFF header and one IFD with only the Orientation tag.
-Bytes exif_segment(int orientation, bool big_endian) {
-    auto u16 = [&](int v) {
-        return big_endian ? Bytes{std::uint8_t(v >> 8), std::uint8_t(v)}
-                          : Bytes{std::uint8_t(v), std::uint8_t(v >> 8)};
-    };
-    auto u32 = [&](int v) {
-        Bytes low = u16(v & 0xFFFF), high = u16(v >> 16);
-        if (big_endian) std::swap(low, high);
-        low.insert(low.end(), high.begin(), high.end());
-        return low;
-    };
-    Bytes tiff = big_endian ? Bytes{'M', 'M'} : Bytes{'I', 'I'};
-    for (const auto& part :
-         {u16(42), u32(8), u16(1), u16(0x0112), u16(3), u32(1), u16(orientation), u16(0), u32(0)}) {
-        tiff.insert(tiff.end(), part.begin(), part.end());
-    }
-    Bytes payload = {'E', 'x', 'i', 'f', 0, 0};
-    payload.insert(payload.end(), tiff.begin(), tiff.end());
-    const auto length = payload.size() + 2;
-    Bytes segment = {0xFF, 0xE1, std::uint8_t(length >> 8), std::uint8_t(length)};
-    segment.insert(segment.end(), payload.begin(), payload.end());
-    return segment;
-}
-
-}  // namespace
 
 TEST_CASE("JPEGs are turned upright by their EXIF orientation", "[imaging][jpeg]") {
     imaging::testing::TempDir dir;

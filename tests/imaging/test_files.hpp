@@ -8,6 +8,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "imgbus/imaging/image.hpp"
@@ -96,6 +97,39 @@ inline int max_abs_difference(const Image& a, const Image& b) {
         worst = std::max(worst, std::abs(int{a.pixels[i]} - int{b.pixels[i]}));
     }
     return worst;
+}
+
+inline std::vector<std::uint8_t> inserted(std::vector<std::uint8_t> jpeg, std::size_t at,
+                                          const std::vector<std::uint8_t>& extra) {
+    jpeg.insert(jpeg.begin() + static_cast<std::ptrdiff_t>(at), extra.begin(), extra.end());
+    return jpeg;
+}
+
+// An APP1 segment holding a TIFF header and one IFD with only the Orientation tag.
+inline std::vector<std::uint8_t> exif_segment(int orientation, bool big_endian) {
+    auto u16 = [&](int v) {
+        return big_endian ? std::vector<std::uint8_t>{std::uint8_t(v >> 8), std::uint8_t(v)}
+                          : std::vector<std::uint8_t>{std::uint8_t(v), std::uint8_t(v >> 8)};
+    };
+    auto u32 = [&](int v) {
+        std::vector<std::uint8_t> low = u16(v & 0xFFFF), high = u16(v >> 16);
+        if (big_endian) std::swap(low, high);
+        low.insert(low.end(), high.begin(), high.end());
+        return low;
+    };
+    std::vector<std::uint8_t> tiff =
+        big_endian ? std::vector<std::uint8_t>{'M', 'M'} : std::vector<std::uint8_t>{'I', 'I'};
+    for (const auto& part :
+         {u16(42), u32(8), u16(1), u16(0x0112), u16(3), u32(1), u16(orientation), u16(0), u32(0)}) {
+        tiff.insert(tiff.end(), part.begin(), part.end());
+    }
+    std::vector<std::uint8_t> payload = {'E', 'x', 'i', 'f', 0, 0};
+    payload.insert(payload.end(), tiff.begin(), tiff.end());
+    const auto length = payload.size() + 2;
+    std::vector<std::uint8_t> segment = {0xFF, 0xE1, std::uint8_t(length >> 8),
+                                         std::uint8_t(length)};
+    segment.insert(segment.end(), payload.begin(), payload.end());
+    return segment;
 }
 
 }  // namespace imgbus::imaging::testing

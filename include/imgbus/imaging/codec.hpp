@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "imgbus/imaging/error.hpp"
@@ -37,9 +38,23 @@ Result<ImageInfo> probe(std::span<const std::uint8_t> bytes, const DecodeLimits&
 // returning a partly filled image; harmless libjpeg warnings (junk bytes before a marker) pass.
 Result<Image> decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits = {});
 
+// The PNG row filter: a per-row prediction that zlib then compresses. adaptive lets libpng try
+// every filter on each row and keep the one with the smallest sum of absolute residuals, which
+// costs about five filter passes per row.
+enum class PngFilter { none, sub, up, average, paeth, adaptive };
+
+// "none", "sub", "up", "average", "paeth" or "adaptive".
+std::string_view png_filter_name(PngFilter filter);
+// Fails with invalid_argument naming the value and the choices.
+Result<PngFilter> parse_png_filter(std::string_view text);
+
+// docs/imaging.md has the measurements behind the PNG defaults: zlib level 1 with the sub
+// filter writes a photo several times faster than level 6 with adaptive filters, for a file
+// a few per cent larger.
 struct EncodeOptions {
     int jpeg_quality = 90;    // 1..100
-    int png_compression = 6;  // zlib level 0..9
+    int png_compression = 1;  // zlib level 0..9
+    PngFilter png_filter = PngFilter::sub;
 };
 
 // Encodes an image; JPEG drops an alpha channel, PNG keeps it.

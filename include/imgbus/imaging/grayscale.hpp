@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
+
 #include "imgbus/imaging/image.hpp"
 
 namespace imgbus::imaging {
@@ -12,6 +14,10 @@ namespace imgbus::imaging {
 // Gray input is copied through. Uses `threads` OpenMP threads over rows, `passes` times;
 // every thread count gives identical bytes.
 Image grayscale(const Image& input, int threads, int passes = 1);
+
+// One row of the kernel: `width` RGB pixels to `width` gray bytes. The streaming path runs it
+// per strip; `in` and `out` must not overlap.
+void grayscale_rgb_row(const std::uint8_t* in, std::uint8_t* out, int width) noexcept;
 
 // The single-threaded scalar reference the kernel is tested against.
 Image grayscale_reference(const Image& input);
