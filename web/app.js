@@ -264,6 +264,9 @@ async function submitBatch(event) {
     data.append('threads', request.threads.join(','));
     data.append('runs', String(request.runs));
     data.append('passes', String(request.passes));
+    // The charts compare thread counts, so every job takes the whole-image path, whose OpenMP
+    // kernel uses the threads; the streaming paths would ignore them (docs/imaging.md).
+    data.append('path', 'whole-image');
     if (!pipeline) {
         for (const input of byId('op-params-list').querySelectorAll('input, select')) {
             data.append(input.name, input.type === 'checkbox' ? String(input.checked) : input.value);

@@ -69,6 +69,9 @@ UploadBody make_upload_body(std::string_view image, std::string_view filename,
     add_field(body, boundary, "threads", std::to_string(options.threads));
     add_field(body, boundary, "passes", std::to_string(options.passes));
     add_field(body, boundary, "runs", "1");
+    if (options.path != "auto") {
+        add_field(body, boundary, "path", options.path);
+    }
     body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"";
     for (char c : filename) {
         body.push_back(c == '"' || c == '\r' || c == '\n' ? '_' : c);

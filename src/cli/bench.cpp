@@ -83,6 +83,8 @@ void register_bench(CLI::App& app) {
         "bench",
         "Run load steps of growing size against a server and plot latency, throughput, "
         "the /metrics breakdown and thread scaling");
+    // A thread sweep measures the OpenMP kernel, which only the whole-image path runs.
+    options->load.path = "whole-image";
     add_shared_load_flags(*bench, options->load);
     bench->add_option("--counts", options->counts, "requests in each step, as a comma list")
         ->delimiter(',')

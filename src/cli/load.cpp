@@ -97,6 +97,12 @@ void add_shared_load_flags(CLI::App& command, bench::LoadOptions& options) {
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     command.add_option("--op", options.op, "operation of each job")->capture_default_str();
+    command
+        .add_option("--path", options.path,
+                    "processing path each job allows: auto (streaming where possible), stream, "
+                    "or whole-image (the OpenMP kernel that --threads scales)")
+        ->check(CLI::IsMember({"auto", "stream", "whole-image"}))
+        ->capture_default_str();
     command.add_flag("--debug", options.debug, "log each request's details to stderr");
     command.add_flag("!--no-events", options.use_events,
                      "poll GET /api/jobs/{id} instead of following /api/events");

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -14,6 +13,8 @@
 #include "commands.hpp"
 #include "imgbus/imaging/codec.hpp"
 #include "imgbus/imaging/operation.hpp"
+#include "imgbus/imaging/stream.hpp"
+#include "png_flags.hpp"
 
 namespace imgbus::cli {
 namespace {
@@ -31,6 +32,9 @@ struct ProcessOptions {
     int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     int passes = 1;
     int quality = 90;
+    int png_level = imaging::EncodeOptions{}.png_compression;
+    imaging::PngFilter png_filter = imaging::EncodeOptions{}.png_filter;
+    std::string path = "auto";
     std::uint64_t max_pixels = imaging::DecodeLimits{}.max_pixels;
 };
 
@@ -50,11 +54,13 @@ std::vector<std::uint8_t> read_input(const fs::path& path) {
         fail(path.string() + ": file is " + std::to_string(size) +
              " bytes, over the 1 GiB input limit; send a smaller file");
     }
+    // One read of the known size, instead of a copy through istreambuf_iterator byte by byte.
     std::ifstream file(path, std::ios::binary);
-    std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(file),
-                                    std::istreambuf_iterator<char>()};
-    if (!file.eof() && file.fail()) {
-        fail(path.string() + ": read failed");
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+    file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!file || file.gcount() != static_cast<std::streamsize>(bytes.size())) {
+        fail(path.string() + ": read failed after " + std::to_string(file.gcount()) + " of " +
+             std::to_string(size) + " bytes; check that the file is not being written");
     }
     return bytes;
 }
@@ -142,8 +148,112 @@ std::vector<imaging::ValidatedStep> validated_steps(const ProcessOptions& option
     return std::move(*validated);
 }
 
+struct Timings {
+    imaging::KernelPath path = imaging::KernelPath::whole_image;
+    double decode_ms = 0;
+    double kernel_ms = 0;
+    double encode_ms = 0;
+    double wall_ms = 0;  // decode to encoded bytes
+    std::vector<std::pair<std::string, double>> step_ms;
+};
+
+struct Converted {
+    std::vector<std::uint8_t> bytes;
+    int width = 0;
+    int height = 0;
+    int channels = 0;
+};
+
+imaging::EncodeOptions encode_options(const ProcessOptions& options) {
+    imaging::EncodeOptions encode;
+    encode.jpeg_quality = options.quality;
+    encode.png_compression = options.png_level;
+    encode.png_filter = options.png_filter;
+    return encode;
+}
+
+// Decodes all, runs the OpenMP kernels over the whole image, encodes all.
+Converted convert_whole_image(const ProcessOptions& options,
+                              const std::vector<imaging::ValidatedStep>& steps,
+                              const std::vector<std::uint8_t>& bytes,
+                              const imaging::DecodeLimits& limits, imaging::Format format,
+                              Timings& timings) {
+    auto start = std::chrono::steady_clock::now();
+    auto image = imaging::decode(bytes, limits);
+    if (!image) {
+        fail(options.input + ": " + image.error().message);
+    }
+    timings.decode_ms = milliseconds_since(start);
+
+    start = std::chrono::steady_clock::now();
+    auto result =
+        imaging::run_pipeline(steps, std::move(*image),
+                              {.threads = options.threads,
+                               .passes = options.passes,
+                               .max_output_pixels = limits.max_pixels},
+                              [&timings](const imaging::Operation& operation, double seconds) {
+                                  timings.step_ms.emplace_back(operation.name, seconds * 1e3);
+                              });
+    if (!result) {
+        fail(result.error().message);
+    }
+    timings.kernel_ms = milliseconds_since(start);
+
+    start = std::chrono::steady_clock::now();
+    auto encoded = imaging::encode(*result, format, encode_options(options));
+    if (!encoded) {
+        fail(options.output + ": " + encoded.error().message);
+    }
+    timings.encode_ms = milliseconds_since(start);
+    return {std::move(*encoded), result->width, result->height, result->channels};
+}
+
+// Decodes strips of rows and encodes them on a second thread as they come.
+Converted convert_streaming(const ProcessOptions& options, const std::vector<std::uint8_t>& bytes,
+                            const imaging::DecodeLimits& limits, Timings& timings) {
+    imaging::StreamOptions stream;
+    stream.jpeg_quality = options.quality;
+    stream.luma = timings.path == imaging::KernelPath::luma_stream;
+    auto result = imaging::stream_grayscale_jpeg(bytes, limits, stream);
+    if (!result) {
+        const auto& side =
+            result.error().code == imaging::Errc::encode_failed ? options.output : options.input;
+        fail(side + ": " + result.error().message);
+    }
+    timings.path = result->path;
+    timings.decode_ms = result->decode_seconds * 1e3;
+    timings.kernel_ms = result->kernel_seconds * 1e3;
+    timings.encode_ms = result->encode_seconds * 1e3;
+    return {std::move(result->bytes), result->width, result->height, 1};
+}
+
+void print_timings(const ProcessOptions& options, const Timings& timings) {
+    const bool streamed = timings.path != imaging::KernelPath::whole_image;
+    std::printf("path    %s\n", std::string(imaging::kernel_path_name(timings.path)).c_str());
+    std::printf("decode  %10.3f ms%s\n", timings.decode_ms,
+                streamed ? "  (busy time; decode and encode overlap)" : "");
+    if (streamed) {
+        std::printf("kernel  %10.3f ms  (%s per strip, on the encoder thread)\n", timings.kernel_ms,
+                    options.operation.c_str());
+    } else {
+        std::printf("kernel  %10.3f ms  (%s, threads %d, passes %d)\n", timings.kernel_ms,
+                    options.operation.c_str(), options.threads, options.passes);
+    }
+    if (timings.step_ms.size() > 1) {
+        for (const auto& [name, ms] : timings.step_ms) {
+            std::printf("  step  %10.3f ms  %s\n", ms, name.c_str());
+        }
+    }
+    std::printf("encode  %10.3f ms%s\n", timings.encode_ms, streamed ? "  (busy time)" : "");
+    std::printf("total   %10.3f ms  (decode to encoded bytes, wall time)\n", timings.wall_ms);
+}
+
 void run_process(const ProcessOptions& options) {
     const auto steps = validated_steps(options);
+    const auto choice = imaging::parse_path_choice(options.path);
+    if (!choice) {
+        fail("--path: " + choice.error().message);
+    }
     const auto bytes = read_input(options.input);
 
     imaging::DecodeLimits limits;
@@ -154,53 +264,23 @@ void run_process(const ProcessOptions& options) {
     }
     const imaging::Format format = output_format(options.output, info->format);
 
-    auto start = std::chrono::steady_clock::now();
-    auto image = imaging::decode(bytes, limits);
-    if (!image) {
-        fail(options.input + ": " + image.error().message);
-    }
-    const double decode_ms = milliseconds_since(start);
-
-    start = std::chrono::steady_clock::now();
-    std::vector<std::pair<std::string, double>> step_ms;
-    auto result =
-        imaging::run_pipeline(steps, std::move(*image),
-                              {.threads = options.threads,
-                               .passes = options.passes,
-                               .max_output_pixels = limits.max_pixels},
-                              [&step_ms](const imaging::Operation& operation, double seconds) {
-                                  step_ms.emplace_back(operation.name, seconds * 1e3);
-                              });
-    if (!result) {
-        fail(result.error().message);
-    }
-    const double kernel_ms = milliseconds_since(start);
-
-    start = std::chrono::steady_clock::now();
-    imaging::EncodeOptions encode_options;
-    encode_options.jpeg_quality = options.quality;
-    auto encoded = imaging::encode(*result, format, encode_options);
-    if (!encoded) {
-        fail(options.output + ": " + encoded.error().message);
-    }
-    const double encode_ms = milliseconds_since(start);
-    write_output(options.output, *encoded);
+    Timings timings;
+    timings.path = imaging::choose_path(*choice, steps, options.passes, *info, format);
+    const auto start = std::chrono::steady_clock::now();
+    const Converted result =
+        timings.path == imaging::KernelPath::whole_image
+            ? convert_whole_image(options, steps, bytes, limits, format, timings)
+            : convert_streaming(options, bytes, limits, timings);
+    timings.wall_ms = milliseconds_since(start);
+    write_output(options.output, result.bytes);
 
     std::printf("input   %s: %s %dx%d, channels %d, %zu bytes\n", options.input.c_str(),
                 std::string(imaging::format_name(info->format)).c_str(), info->width, info->height,
                 info->channels, bytes.size());
-    std::printf("decode  %10.3f ms\n", decode_ms);
-    std::printf("kernel  %10.3f ms  (%s, threads %d, passes %d)\n", kernel_ms,
-                options.operation.c_str(), options.threads, options.passes);
-    if (step_ms.size() > 1) {
-        for (const auto& [name, ms] : step_ms) {
-            std::printf("  step  %10.3f ms  %s\n", ms, name.c_str());
-        }
-    }
-    std::printf("encode  %10.3f ms\n", encode_ms);
+    print_timings(options, timings);
     std::printf("output  %s: %s %dx%d, channels %d, %zu bytes\n", options.output.c_str(),
-                std::string(imaging::format_name(format)).c_str(), result->width, result->height,
-                result->channels, encoded->size());
+                std::string(imaging::format_name(format)).c_str(), result.width, result.height,
+                result.channels, result.bytes.size());
 }
 
 std::string describe_param(const imaging::ParamSpec& spec) {
@@ -256,6 +336,15 @@ void register_process(CLI::App& app) {
     command->add_option("--quality", options->quality, "JPEG quality of the output, 1 to 100")
         ->check(CLI::Range(1, 100))
         ->capture_default_str();
+    command
+        ->add_option("--path", options->path,
+                     "auto: stream a JPEG to gray JPEG conversion (decoding straight to luma where "
+                     "the file is YCbCr) when the job allows it; stream: stream but decode to RGB "
+                     "and run the kernel; whole-image: always decode all, run the OpenMP kernel, "
+                     "encode all (what --threads measures)")
+        ->check(CLI::IsMember({"auto", "stream", "whole-image"}))
+        ->capture_default_str();
+    add_png_options(*command, options->png_level, options->png_filter);
     command
         ->add_option("--max-pixels", options->max_pixels,
                      "largest input accepted, in pixels (width times height)")

@@ -26,6 +26,7 @@
 #include "imgbus/store/filesystem_store.hpp"
 #include "imgbus/worker/worker_pool.hpp"
 #include "logging.hpp"
+#include "png_flags.hpp"
 #include "remote_broker.hpp"
 
 namespace imgbus::cli {
@@ -46,6 +47,8 @@ struct ServeOptions {
     int retry_after_seconds = 2;
     bool fsync = true;
     std::string log_level = "info";
+    int png_level = imaging::EncodeOptions{}.png_compression;
+    imaging::PngFilter png_filter = imaging::EncodeOptions{}.png_filter;
     std::string s3_address = "127.0.0.1:9000";
     std::string amqp_address = "127.0.0.1:5672";
     std::string access_key;
@@ -173,6 +176,9 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
                     "such as 7d, 12h, 30m or 90s; 0 keeps them forever")
         ->envname("IMGBUS_JOB_RETENTION")
         ->capture_default_str();
+    const auto png = add_png_options(command, options.png_level, options.png_filter);
+    png.level->envname("IMGBUS_PNG_LEVEL");
+    png.filter->envname("IMGBUS_PNG_FILTER");
     command.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
         ->envname("IMGBUS_LOG_LEVEL")
         ->check(CLI::IsMember(kLogLevels))
@@ -194,6 +200,8 @@ worker::WorkerOptions worker_options(const ServeOptions& options) {
     result.decode_limits = decode_limits(options);
     result.job_queue_max_length = options.queue_max_length;
     result.max_attempts = options.max_attempts;
+    result.encode_options.png_compression = options.png_level;
+    result.encode_options.png_filter = options.png_filter;
     return result;
 }
 

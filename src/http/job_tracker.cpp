@@ -127,7 +127,8 @@ nlohmann::json job_json(const JobRecord& job) {
               {"encode_ms", ms(t.encode_seconds)},
               {"store_ms", ms(t.store_seconds)},
               {"process_ms", ms(t.process_seconds)},
-              {"total_ms", ms(job.total_seconds)}}},
+              {"total_ms", ms(job.total_seconds)},
+              {"path", t.path.empty() ? nlohmann::json() : nlohmann::json(t.path)}}},
             {"url", "/api/jobs/" + id},
             {"result_url", "/api/jobs/" + id + "/result"}};
 }
@@ -172,6 +173,9 @@ Result<JobRecord> parse_storage_json(const std::string& text) {
         job.timings.encode_seconds = t.value("encode_ms", 0.0) / 1000;
         job.timings.store_seconds = t.value("store_ms", 0.0) / 1000;
         job.timings.process_seconds = t.value("process_ms", 0.0) / 1000;
+        job.timings.path = t.contains("path") && t["path"].is_string()
+                               ? t["path"].get<std::string>()
+                               : std::string();
         job.total_seconds = t.value("total_ms", 0.0) / 1000;
         const auto& input = doc["input"];
         job.input = InputInfo{input.value("format", ""),

@@ -96,6 +96,7 @@ Batch plan_batch(const JobParams& params, const InputInfo& input, const std::str
             for (const auto& step : params.steps) message.steps.push_back({step.op, step.params});
             message.threads = threads;
             message.passes = params.passes;
+            message.path = params.path;
             message.run = run;
             message.input = batch.input.object;
             message.output = {bucket, "processed/" + message.id + "." + std::string(extension)};

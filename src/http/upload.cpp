@@ -5,6 +5,7 @@
 #include <charconv>
 #include <set>
 
+#include "imgbus/imaging/stream.hpp"
 #include "multipart.hpp"
 #include "router.hpp"
 
@@ -171,6 +172,11 @@ Result<JobParams> parse_job_params(const std::map<std::string, std::string>& fie
             auto passes = parse_int("passes", value, 1, limits.max_passes);
             if (!passes) return passes.error();
             params.passes = *passes;
+        } else if (name == "path") {
+            if (auto path = imaging::parse_path_choice(value); !path) {
+                return bad_parameter(path.error().message);
+            }
+            params.path = value;
         } else {
             params.op_params[name] = value;
         }

@@ -38,6 +38,7 @@ struct JobParams {
     std::vector<int> threads{1};
     int runs = 1;
     int passes = 1;
+    std::string path = "auto";  // imaging::PathChoice: auto, stream or whole-image
     std::map<std::string, std::string> op_params;  // raw values, checked by the registry
 };
 

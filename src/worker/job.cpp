@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "imgbus/imaging/stream.hpp"
 #include "json_reader.hpp"
 
 namespace imgbus::worker {
@@ -39,7 +40,7 @@ std::string dump(const json& value) {
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-json timings_to_json(const JobTimings& timings) {
+json stage_seconds_to_json(const JobTimings& timings) {
     return {
         {"queue_wait_seconds", timings.queue_wait_seconds},
         {"fetch_seconds", timings.fetch_seconds},
@@ -49,6 +50,14 @@ json timings_to_json(const JobTimings& timings) {
         {"store_seconds", timings.store_seconds},
         {"process_seconds", timings.process_seconds},
     };
+}
+
+json timings_to_json(const JobTimings& timings) {
+    json value = stage_seconds_to_json(timings);
+    if (!timings.path.empty()) {
+        value["path"] = timings.path;
+    }
+    return value;
 }
 
 JobTimings read_timings(FieldReader& reader) {
@@ -65,6 +74,7 @@ JobTimings read_timings(FieldReader& reader) {
     timings.encode_seconds = nested.seconds("encode_seconds");
     timings.store_seconds = nested.seconds("store_seconds");
     timings.process_seconds = nested.seconds("process_seconds");
+    timings.path = nested.string("path", Presence::optional, kOpRule);
     if (nested.failed()) {
         reader.fail(Errc::invalid_message, nested.error().message);
     }
@@ -136,6 +146,21 @@ JobStatus read_status(FieldReader& reader, const json& object) {
     return *status;
 }
 
+// The optional "path" of a job message: auto when absent.
+std::string read_path(FieldReader& reader) {
+    std::string path = reader.string("path", Presence::optional, kOpRule);
+    if (reader.failed() || path.empty()) {
+        return "auto";
+    }
+    if (!imaging::parse_path_choice(path)) {
+        reader.fail(Errc::invalid_message,
+                    "job message field 'path' must be auto, stream or "
+                    "whole-image, got '" +
+                        path + "'");
+    }
+    return path;
+}
+
 }  // namespace
 
 std::string_view to_string(JobStatus status) {
@@ -172,6 +197,9 @@ std::string to_json(const JobMessage& job) {
     };
     if (!job.steps.empty()) {
         value["steps"] = steps_to_json(job.steps);
+    }
+    if (job.path != "auto") {
+        value["path"] = job.path;
     }
     return dump(value);
 }
@@ -219,6 +247,7 @@ Result<JobMessage> parse_job_message(std::string_view text) {
     const auto input = reader.object_ref("input", Presence::required);
     const auto output = reader.object_ref("output", Presence::required);
     job.submitted_at = reader.timestamp("submitted_at", Presence::optional);
+    job.path = read_path(reader);
     if (reader.failed()) {
         return reader.error();
     }

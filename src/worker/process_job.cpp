@@ -7,6 +7,7 @@
 
 #include "imgbus/imaging/codec.hpp"
 #include "imgbus/imaging/operation.hpp"
+#include "imgbus/imaging/stream.hpp"
 #include "imgbus/worker/worker_pool.hpp"
 #include "job_runner.hpp"
 
@@ -32,6 +33,8 @@ class JobRun {
     bool prepare_operation();
     bool validate_steps();
     bool fetch();
+    bool convert();
+    bool stream();
     bool decode();
     bool apply_kernel();
     bool encode();
@@ -40,6 +43,7 @@ class JobRun {
     bool fail(const std::string& message);
     // Records a finished stage in the event timings and, for a known operation, in the metrics.
     void record_stage(double& field, Clock::time_point start);
+    void observe_stage(const char* stage, double seconds);
     detail::JobOutcome finish();
 
     const JobMessage& job_;
@@ -54,6 +58,7 @@ class JobRun {
     int threads_ = 1;
     std::vector<std::uint8_t> bytes_;
     imaging::Format format_ = imaging::Format::jpeg;
+    imaging::KernelPath path_ = imaging::KernelPath::whole_image;
     imaging::Image image_;
     Clock::time_point started_ = Clock::now();
 };
@@ -63,8 +68,7 @@ detail::JobOutcome JobRun::run() {
     event.id = job_.id;
     event.batch = job_.batch;
     try {
-        const bool done = prepare_operation() && fetch() && decode() && apply_kernel() &&
-                          encode() && store_output();
+        const bool done = prepare_operation() && fetch() && convert() && store_output();
         if (done) {
             event.status = JobStatus::done;
             event.output = job_.output;
@@ -90,8 +94,12 @@ bool JobRun::fail(const std::string& message) {
 
 void JobRun::record_stage(double& field, Clock::time_point start) {
     field = seconds_since(start);
+    observe_stage(stage_.c_str(), field);
+}
+
+void JobRun::observe_stage(const char* stage, double seconds) {
     if (metrics_ != nullptr && !op_label_.empty()) {
-        metrics_->job_stage_seconds(op_label_, stage_).Observe(field);
+        metrics_->job_stage_seconds(op_label_, stage).Observe(seconds);
     }
 }
 
@@ -159,14 +167,56 @@ bool JobRun::fetch() {
     return true;
 }
 
-bool JobRun::decode() {
+// Picks the path from the header: a streaming one when the job allows it, else decode, kernel
+// and encode of the whole image.
+bool JobRun::convert() {
     stage_ = "decode";
-    const auto start = Clock::now();
     const auto info = imaging::probe(bytes_, options_.decode_limits);
     if (!info) {
         return fail(info.error().message);
     }
     format_ = info->format;
+    const auto choice = imaging::parse_path_choice(job_.path);
+    path_ = imaging::choose_path(choice.ok() ? *choice : imaging::PathChoice::automatic, steps_,
+                                 job_.passes, *info, format_);
+    outcome_.event.timings.path = imaging::kernel_path_name(path_);
+    if (path_ != imaging::KernelPath::whole_image) {
+        return stream();
+    }
+    return decode() && apply_kernel() && encode();
+}
+
+bool JobRun::stream() {
+    imaging::StreamOptions stream_options;
+    stream_options.jpeg_quality = options_.encode_options.jpeg_quality;
+    stream_options.luma = path_ == imaging::KernelPath::luma_stream;
+    auto result = imaging::stream_grayscale_jpeg(bytes_, options_.decode_limits, stream_options);
+    if (!result) {
+        stage_ = result.error().code == imaging::Errc::encode_failed ? "encode" : "decode";
+        return fail(result.error().message);
+    }
+    auto& timings = outcome_.event.timings;
+    timings.path = imaging::kernel_path_name(result->path);
+    timings.decode_seconds = result->decode_seconds;
+    timings.kernel_seconds = result->kernel_seconds;
+    timings.encode_seconds = result->encode_seconds;
+    observe_stage("decode", timings.decode_seconds);
+    observe_stage("kernel", timings.kernel_seconds);
+    observe_stage("encode", timings.encode_seconds);
+    if (metrics_ != nullptr) {
+        // Every grayscale job counts, so luma-stream records 0 s of kernel.
+        metrics_->operation_seconds("grayscale").Observe(timings.kernel_seconds);
+        metrics_->grayscale_process_seconds().Observe(timings.kernel_seconds);
+    }
+    outcome_.event.width = result->width;
+    outcome_.event.height = result->height;
+    bytes_ = std::move(result->bytes);
+    return true;
+}
+
+bool JobRun::decode() {
+    stage_ = "decode";
+    const auto start = Clock::now();
     auto image = imaging::decode(bytes_, options_.decode_limits);
     if (!image) {
         return fail(image.error().message);

@@ -62,6 +62,23 @@ TEST_CASE("job message round trip", "[worker]") {
     CHECK(parsed->output.bucket == "results");
     CHECK(parsed->output.key == "b-01/j-0001.jpg");
     CHECK(parsed->submitted_at == job.submitted_at);
+    CHECK(parsed->path == "auto");
+}
+
+TEST_CASE("job message path round trip", "[worker]") {
+    JobMessage job = sample_job();
+    CHECK(to_json(job).find("\"path\"") == std::string::npos);  // auto is left out
+    for (const char* path : {"stream", "whole-image"}) {
+        job.path = path;
+        const auto parsed = parse_job_message(to_json(job));
+        REQUIRE(parsed.ok());
+        CHECK(parsed->path == path);
+    }
+    job.path = "fastest";
+    const auto rejected = parse_job_message(to_json(job));
+    REQUIRE_FALSE(rejected.ok());
+    CHECK(contains(rejected.error().message, "'path'"));
+    CHECK(contains(rejected.error().message, "fastest"));
 }
 
 TEST_CASE("job event round trip", "[worker]") {
@@ -86,6 +103,7 @@ TEST_CASE("job event round trip", "[worker]") {
     CHECK(parsed->timings.queue_wait_seconds == 0.25);
     CHECK(parsed->timings.kernel_seconds == 0.0042);
     CHECK(parsed->timings.process_seconds == 0.03);
+    CHECK(parsed->timings.path.empty());
     CHECK(parsed->width == 1920);
     CHECK(parsed->height == 1080);
     CHECK(parsed->threads == 6);
@@ -93,6 +111,17 @@ TEST_CASE("job event round trip", "[worker]") {
     REQUIRE(parsed->output.has_value());
     CHECK(parsed->output->key == "b-01/j-0001.jpg");
     CHECK(parsed->at == event.at);
+}
+
+TEST_CASE("job event timings name the path", "[worker]") {
+    JobEvent event;
+    event.id = "j-3";
+    event.status = JobStatus::done;
+    event.timings.path = "luma-stream";
+    event.at = at_millis(1'796'403'600'456);
+    const auto parsed = parse_job_event(to_json(event));
+    REQUIRE(parsed.ok());
+    CHECK(parsed->timings.path == "luma-stream");
 }
 
 TEST_CASE("failed event keeps its error", "[worker]") {

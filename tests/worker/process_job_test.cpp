@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -53,8 +54,9 @@ bool starts_with(const std::string& text, const std::string& prefix) {
 TEST_CASE("process_job turns a JPEG gray", "[worker]") {
     Fixture f;
     f.put_input("photo.jpg", read_test_file("test.jpg"));
-    const auto event =
-        process_job(job_for("photo.jpg", "gray.jpg"), f.store, f.options, &f.metrics);
+    auto job = job_for("photo.jpg", "gray.jpg");
+    job.path = "whole-image";
+    const auto event = process_job(job, f.store, f.options, &f.metrics);
 
     INFO("error: " << event.error);
     REQUIRE(event.status == JobStatus::done);
@@ -71,6 +73,7 @@ TEST_CASE("process_job turns a JPEG gray", "[worker]") {
     CHECK(event.timings.encode_seconds > 0);
     CHECK(event.timings.store_seconds > 0);
     CHECK(event.timings.process_seconds >= event.timings.kernel_seconds);
+    CHECK(event.timings.path == "whole-image");
 
     const auto stored = f.store.get_object("output", "gray.jpg");
     REQUIRE(stored.ok());
@@ -86,6 +89,40 @@ TEST_CASE("process_job turns a JPEG gray", "[worker]") {
 
     CHECK(f.metrics.grayscale_process_seconds().Collect().histogram.sample_count == 1);
     CHECK(f.metrics.job_stage_seconds("grayscale", "decode").Collect().histogram.sample_count == 1);
+}
+
+TEST_CASE("process_job streams a gray JPEG", "[worker]") {
+    Fixture f;
+    f.put_input("photo.jpg", read_test_file("test.jpg"));
+    std::map<std::string, std::vector<std::uint8_t>> outputs;
+    for (const char* path : {"auto", "stream", "whole-image"}) {
+        INFO("path " << path);
+        auto job = job_for("photo.jpg", std::string(path) + ".jpg");
+        job.path = path;
+        const auto event = process_job(job, f.store, f.options, &f.metrics);
+        INFO("error: " << event.error);
+        REQUIRE(event.status == JobStatus::done);
+        CHECK(event.width == 1920);
+        CHECK(event.height == 1080);
+        CHECK(event.timings.decode_seconds > 0);
+        CHECK(event.timings.encode_seconds > 0);
+        const auto stored = f.store.get_object("output", std::string(path) + ".jpg");
+        REQUIRE(stored.ok());
+        outputs[path] = stored->data;
+        if (std::string(path) == "auto") {
+            CHECK(event.timings.path == "luma-stream");
+            CHECK(event.timings.kernel_seconds == 0);
+        } else {
+            CHECK(event.timings.path == path);
+            CHECK(event.timings.kernel_seconds > 0);
+        }
+    }
+    // The RGB stream writes the whole-image path's bytes; the luma stream a gray JPEG as large.
+    CHECK(outputs["stream"] == outputs["whole-image"]);
+    const auto luma = imaging::decode(outputs["auto"]);
+    REQUIRE(luma.ok());
+    CHECK(luma->channels == 1);
+    CHECK(luma->width == 1920);
 }
 
 TEST_CASE("process_job keeps PNG as PNG", "[worker]") {

@@ -26,6 +26,9 @@ struct LoadOptions {
     int threads = 1;  // OpenMP threads of each job
     int passes = 1;
     std::string op = "grayscale";
+    // Sent as the job's path field: auto, stream or whole-image. `imgbus bench` sends
+    // whole-image, because it measures how the OpenMP kernel scales with threads.
+    std::string path = "auto";
     bool debug = false;          // log each request's details
     bool use_events = true;      // follow jobs through /api/events; false polls /api/jobs/{id}
     double min_success = 100.0;  // percent; used by the command's exit status

@@ -60,6 +60,9 @@ struct JobMessage {
     int threads = 1;
     int passes = 1;
     int run = 1;  // 1-based repetition index within the batch
+    // "auto", "stream" or "whole-image" (imaging::PathChoice): which processing paths the job
+    // allows. The web UI's thread sweeps send "whole-image" so that they time the OpenMP kernel.
+    std::string path = "auto";
     ObjectRef input;
     ObjectRef output;
     std::chrono::system_clock::time_point submitted_at;
@@ -78,6 +81,10 @@ struct JobTimings {
     double encode_seconds = 0;
     double store_seconds = 0;    // output written to the store
     double process_seconds = 0;  // taken by a worker to output stored
+    // The path that ran: "whole-image", "stream" or "luma-stream" (imaging::KernelPath); empty
+    // when the job failed before choosing. On the streaming paths decode and encode overlap, so
+    // decode, kernel and encode are busy times whose sum can exceed process_seconds.
+    std::string path;
 };
 
 // A change of a job's state, sent by the worker on the event queue.
