@@ -16,6 +16,7 @@ test_packages=(
     curl prometheus /usr/bin/python3 python3-selenium chromium chromium-driver
     libjpeg-turbo-progs imagemagick libvips-tools awscli s3cmd rclone python3-boto3
     python3-pika python3-kombu python3-pil python3-yaml amqp-tools rabbitmq-server systemd
+    hyperfine graphicsmagick
 )
 
 wanted=("${build_packages[@]}")
