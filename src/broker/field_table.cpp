@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "imgbus/broker/broker.hpp"
 
@@ -17,6 +19,9 @@ template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
 };
+// clang 14 does not deduce aggregate template arguments (P1816) without a guide.
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 template <class T>
 void put_be(std::string& out, T value) {
@@ -124,7 +129,11 @@ class Reader {
 template <class T, class R>
 Result<FieldValue> wrap(R read) {
     if (!read) return read.error();
-    return FieldValue(T(*read));
+    if constexpr (std::is_aggregate_v<T>) {
+        return FieldValue(T{std::move(*read)});  // Timestamp, Bytes: clang 14 lacks P0960
+    } else {
+        return FieldValue(T(std::move(*read)));
+    }
 }
 
 Result<FieldValue> Reader::value(int depth) {
