@@ -23,6 +23,8 @@ constexpr std::string_view kMagic = "IMGBJNL1";
 constexpr std::size_t kFrameHeader = 8;
 // A record longer than this is treated as corruption, not as a reason to allocate.
 constexpr std::uint32_t kMaxRecordBytes = 1u << 30;
+// Deferred records past this size are written at once instead of waiting for the sync thread.
+constexpr std::size_t kMaxDeferredBytes = std::size_t{4} << 20;
 
 std::uint32_t crc_of(std::string_view data) {
     return static_cast<std::uint32_t>(
@@ -153,6 +155,8 @@ void Journal::stop() {
     }
     wake_.notify_all();
     if (sync_thread_.joinable()) sync_thread_.join();
+    std::lock_guard lock(mutex_);
+    if (active_ && !failed_) (void)write_deferred();  // a journal whose thread never started
 }
 
 Error Journal::io_error(const std::string& what, const fs::path& path) const {
@@ -243,9 +247,7 @@ void Journal::start(std::function<void()> compact) {
     sync_thread_ = std::thread([this, compact = std::move(compact)] { sync_loop(compact); });
 }
 
-Result<void> Journal::append(RecordType type, std::string_view payload) {
-    std::string framed;
-    frame_record(framed, type, payload);
+Result<void> Journal::append(RecordType type, std::string_view payload, Write write) {
     std::lock_guard lock(mutex_);
     if (failed_) {
         return make_error(Errc::journal_failed,
@@ -253,6 +255,7 @@ Result<void> Journal::append(RecordType type, std::string_view payload) {
                               " failed earlier and accepts no records; restart the server");
     }
     if (active_->size >= options_.segment_bytes) {
+        if (!write_deferred()) return io_error("append to", active_->path);
         if (options_.fsync && ::fdatasync(active_->fd) != 0) {
             failed_ = true;
             return io_error("sync", active_->path);
@@ -262,17 +265,34 @@ Result<void> Journal::append(RecordType type, std::string_view payload) {
             return opened;
         }
     }
-    if (!write_all(active_->fd, framed)) {
-        failed_ = true;
+    const std::size_t before = deferred_.size();
+    frame_record(deferred_, type, payload);
+    const std::size_t framed = deferred_.size() - before;
+    // A deferred record waits for the sync thread; a large backlog is written at once.
+    if ((write == Write::now || deferred_.size() >= kMaxDeferredBytes) && !write_deferred()) {
         return io_error("append to", active_->path);
     }
-    active_->size += framed.size();
-    bytes_ += framed.size();
-    if (!dirty_) {
-        dirty_ = true;
-        wake_.notify_one();
-    }
+    active_->size += framed;
+    bytes_ += framed;
+    ++appends_;
+    mark_dirty();
     return {};
+}
+
+// Writes the deferred records in one write(); the caller holds mutex_.
+bool Journal::write_deferred() {
+    if (deferred_.empty()) return true;
+    const bool written = write_all(active_->fd, deferred_);
+    deferred_.clear();
+    if (!written) failed_ = true;
+    return written;
+}
+
+void Journal::mark_dirty() {
+    if (dirty_) return;
+    dirty_ = true;
+    dirty_since_ = std::chrono::steady_clock::now();
+    wake_.notify_one();
 }
 
 void Journal::track(std::uint64_t id, std::uint32_t record_bytes) {
@@ -291,8 +311,7 @@ void Journal::forget(std::uint64_t id) {
 void Journal::after_sync(std::function<void(bool)> done) {
     std::lock_guard lock(mutex_);
     waiters_.push_back(std::move(done));
-    dirty_ = true;
-    wake_.notify_one();
+    mark_dirty();
 }
 
 bool Journal::compaction_due() const {
@@ -300,20 +319,19 @@ bool Journal::compaction_due() const {
     return !failed_ && bytes_ > options_.compact_min_bytes && live_bytes_ * 2 < bytes_;
 }
 
-// Group commit: wait for the first unsynced record, give others sync_interval to join it, then
-// one fdatasync for the whole batch and the callbacks of everything appended before it.
+// Group commit: wait for the first unsynced record, let the batch grow while records arrive,
+// then write the deferred records, fdatasync once and run the callbacks of everything appended
+// before it. Records appended during the fdatasync form the next batch.
 void Journal::sync_loop(const std::function<void()>& compact) {
     std::unique_lock lock(mutex_);
     for (;;) {
         wake_.wait(lock, [this] { return stopping_ || dirty_; });
-        if (!stopping_) {
-            wake_.wait_for(lock, options_.sync_interval, [this] { return stopping_; });
-        }
+        gather_batch(lock);
+        bool ok = !failed_ && write_deferred();
         auto waiters = std::move(waiters_);
         waiters_.clear();
         auto segment = active_;
         bool was_dirty = std::exchange(dirty_, false);
-        bool ok = !failed_;
         lock.unlock();
 
         if (was_dirty && ok && options_.fsync && ::fdatasync(segment->fd) != 0) ok = false;
@@ -328,9 +346,27 @@ void Journal::sync_loop(const std::function<void()>& compact) {
     }
 }
 
+// Waits while records keep arriving: the batch ends after a gap of sync_interval / 8 without a
+// new record, or sync_interval after its first record. A publisher with many messages in flight
+// sends them back to back, so its whole window goes into one fdatasync; a lone record waits only
+// for the gap.
+void Journal::gather_batch(std::unique_lock<std::mutex>& lock) {
+    const auto deadline = dirty_since_ + options_.sync_interval;
+    const auto gap = options_.sync_interval / 8;
+    while (!stopping_) {
+        const std::uint64_t seen = appends_;
+        const auto until = std::min(deadline, std::chrono::steady_clock::now() + gap);
+        wake_.wait_until(lock, until, [this] { return stopping_; });
+        if (appends_ == seen || std::chrono::steady_clock::now() >= deadline) return;
+    }
+}
+
 Result<void> Journal::rewrite(const std::string& records,
                               const std::vector<std::pair<std::uint64_t, std::uint32_t>>& live) {
     std::lock_guard lock(mutex_);
+    // The snapshot holds every live message, deferred ones too; they go to the old segment,
+    // which is deleted below, only to keep the order of writes simple.
+    if (!write_deferred()) return io_error("append to", active_->path);
     const std::uint64_t seq = next_seq_;
     const fs::path final_path = segment_path(options_.dir, seq);
     fs::path temp_path = final_path;

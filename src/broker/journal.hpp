@@ -85,11 +85,15 @@ struct JournalStats {
 };
 
 // Append-only segment files "journal-<seq>.log" under one directory, each starting with an
-// 8-byte magic. append() writes each record to the file at once, so a kill -9 cannot lose it.
-// A sync thread calls fdatasync at most sync_interval after the first unsynced record and then
-// runs the callbacks registered with after_sync() (group commit). Compaction writes the live
-// state into a new segment under a temporary name, fsyncs it, renames it, fsyncs the directory
-// and only then deletes the older segments. Thread-safe.
+// 8-byte magic. append() writes a record to the file at once, so a kill -9 cannot lose it,
+// unless it is deferred (Write::with_sync): then it waits in memory, in order, and goes to the
+// file in one write() with the other deferred records, just before the next fdatasync, or
+// before the next record written at once. A sync thread starts a batch at the first unsynced
+// record, lets it grow while records keep arriving (a gap of sync_interval / 8 ends it; it
+// never grows past sync_interval), calls fdatasync once and runs the callbacks registered with
+// after_sync() (group commit). Compaction writes the live state into a new segment under a
+// temporary name, fsyncs it, renames it, fsyncs the directory and only then deletes the older
+// segments. Thread-safe.
 class Journal {
   public:
     using ReplayFn = std::function<Result<void>(RecordType, std::string_view payload,
@@ -109,7 +113,10 @@ class Journal {
     // Syncs what is pending, runs the last callbacks and joins the sync thread.
     void stop();
 
-    Result<void> append(RecordType type, std::string_view payload);
+    // now: written before append() returns. with_sync: written with the next fdatasync; for
+    // records whose effect is reported only after the sync (a confirmed publish).
+    enum class Write { now, with_sync };
+    Result<void> append(RecordType type, std::string_view payload, Write write = Write::now);
     // Counts a publish record of `record_bytes` as live until forget(id).
     void track(std::uint64_t id, std::uint32_t record_bytes);
     void forget(std::uint64_t id);
@@ -131,6 +138,9 @@ class Journal {
     Result<void> replay_segment(const std::filesystem::path& path, bool last,
                                 const ReplayFn& apply);
     void sync_loop(const std::function<void()>& compact);
+    void gather_batch(std::unique_lock<std::mutex>& lock);
+    bool write_deferred();  // with mutex_ held; false (and failed_) on a write error
+    void mark_dirty();
     Error io_error(const std::string& what, const std::filesystem::path& path) const;
 
     const JournalOptions options_;
@@ -140,6 +150,9 @@ class Journal {
     std::uint64_t next_seq_ = 1;
     std::vector<std::function<void(bool)>> waiters_;
     bool dirty_ = false;
+    std::chrono::steady_clock::time_point dirty_since_;
+    std::uint64_t appends_ = 0;  // records appended, to see whether a batch still grows
+    std::string deferred_;       // framed with_sync records not written yet
     bool stopping_ = false;
     bool failed_ = false;
     std::uint64_t bytes_ = 0;
