@@ -96,7 +96,8 @@ Result<void> Connection::handle_consume(Channel& channel, BasicConsume& consume)
                                    .no_ack = consume.no_ack,
                                    .exclusive = consume.exclusive,
                                    .consumer_tag = consume.consumer_tag,
-                                   .session = channel.session};
+                                   .session = channel.session,
+                                   .share_message = true};
     options.on_cancelled = [weak, number, generation](const std::string& tag) {
         if (auto self = weak.lock()) {
             self->push_event(CancelEvent{number, generation, tag});
@@ -105,7 +106,8 @@ Result<void> Connection::handle_consume(Channel& channel, BasicConsume& consume)
     auto tag = broker_.basic_consume(
         consume.queue, options, [weak, number, generation](broker::Delivery delivery) {
             if (auto self = weak.lock()) {
-                self->push_event(DeliveryEvent{number, generation, std::move(delivery)});
+                self->push_event(Event(std::in_place_type<DeliveryEvent>, number, generation,
+                                       std::move(delivery)));
             }
         });
     if (!tag) {
@@ -236,24 +238,30 @@ Result<void> Connection::publish_now(Channel& channel, PendingPublish pending) {
             }
         };
     }
-    const auto properties = pending.header->properties;
-    auto outcome =
-        broker_.basic_publish(pending.method.exchange, pending.method.routing_key,
-                              to_message(pending.header->properties, pending.body), options);
+    // Only a mandatory publish may come back in a basic.return and needs a copy of its
+    // content; the others move their body and properties into the broker.
+    const bool mandatory = pending.method.mandatory;
+    std::optional<PendingPublish> kept;
+    if (mandatory) {
+        kept = pending;
+    }
+    auto outcome = broker_.basic_publish(
+        pending.method.exchange, pending.method.routing_key,
+        to_message(std::move(pending.header->properties), std::move(pending.body)), options);
     if (!outcome) {
         return to_amqp_error(outcome.error());
     }
     bump(channel.stats->publish);
     if (outcome->unroutable()) {
-        bump(pending.method.mandatory ? channel.stats->return_unroutable
-                                      : channel.stats->drop_unroutable);
+        bump(mandatory ? channel.stats->return_unroutable : channel.stats->drop_unroutable);
     }
-    if (outcome->unroutable() && pending.method.mandatory) {
+    if (outcome->unroutable() && mandatory) {
         send_method(channel.number, BasicReturn{.reply_code = 312,
                                                 .reply_text = "NO_ROUTE",
-                                                .exchange = pending.method.exchange,
-                                                .routing_key = pending.method.routing_key});
-        append_content(write_buffer_, channel.number, properties, pending.body, frame_max_);
+                                                .exchange = kept->method.exchange,
+                                                .routing_key = kept->method.routing_key});
+        append_content(write_buffer_, channel.number, kept->header->properties, kept->body,
+                       frame_max_);
     }
     return {};
 }
@@ -262,18 +270,18 @@ void Connection::send_content(std::uint16_t channel, const broker::Message& mess
     append_content(write_buffer_, channel, to_properties(message), message.body, frame_max_);
 }
 
-void Connection::send_delivery(Channel& channel, const broker::Delivery& delivery) {
+void Connection::send_delivery(Channel& channel, OutgoingDelivery&& delivery) {
     const bool no_ack = channel.no_ack_consumers.contains(delivery.consumer_tag);
     bump(no_ack ? channel.stats->deliver_no_ack : channel.stats->deliver);
     if (delivery.redelivered) {
         bump(channel.stats->redeliver);
     }
-    send_method(channel.number, BasicDeliver{.consumer_tag = delivery.consumer_tag,
+    send_method(channel.number, BasicDeliver{.consumer_tag = std::move(delivery.consumer_tag),
                                              .delivery_tag = delivery.delivery_tag,
                                              .redelivered = delivery.redelivered,
-                                             .exchange = delivery.exchange,
-                                             .routing_key = delivery.routing_key});
-    send_content(channel.number, delivery.message);
+                                             .exchange = std::move(delivery.exchange),
+                                             .routing_key = std::move(delivery.routing_key)});
+    send_content(channel.number, *delivery.message);
 }
 
 void Connection::handle_event(Event& event) {
@@ -332,7 +340,7 @@ void Connection::handle_event(Event& event) {
         channel->held.push_back(std::move(delivery.delivery));
         return;
     }
-    send_delivery(*channel, delivery.delivery);
+    send_delivery(*channel, std::move(delivery.delivery));
 }
 
 }  // namespace imgbus::amqp

@@ -178,7 +178,7 @@ Result<void> Connection::handle_channel_method(Channel& channel, Method& method)
         channel.flow_active = flow->active;
         send_method(channel.number, ChannelFlowOk{.active = flow->active});
         while (channel.flow_active && !channel.held.empty()) {
-            send_delivery(channel, channel.held.front());
+            send_delivery(channel, std::move(channel.held.front()));
             channel.held.pop_front();
         }
         return {};

@@ -68,6 +68,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     broker::ConnectionInfo snapshot() const { return stats_.snapshot(); }
 
   private:
+    // What a basic.deliver needs of a broker::Delivery: cheap to move between threads, and the
+    // message shared with the broker instead of copied.
+    struct OutgoingDelivery {
+        explicit OutgoingDelivery(broker::Delivery&& delivery)
+            : consumer_tag(std::move(delivery.consumer_tag)),
+              delivery_tag(delivery.delivery_tag),
+              redelivered(delivery.redelivered),
+              exchange(std::move(delivery.exchange)),
+              routing_key(std::move(delivery.routing_key)),
+              message(delivery.shared_message
+                          ? std::move(delivery.shared_message)
+                          : std::make_shared<const broker::Message>(std::move(delivery.message))) {}
+        std::string consumer_tag;
+        std::uint64_t delivery_tag = 0;
+        bool redelivered = false;
+        std::string exchange;
+        std::string routing_key;
+        std::shared_ptr<const broker::Message> message;
+    };
+
     struct PendingPublish {
         BasicPublish method;
         std::optional<ContentHeader> header;
@@ -86,7 +106,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         std::optional<PendingPublish> pending;
         std::set<std::string> consumers;
         std::set<std::string> no_ack_consumers;
-        std::deque<broker::Delivery> held;    // deliveries kept back while flow is inactive
+        std::deque<OutgoingDelivery> held;    // deliveries kept back while flow is inactive
         std::shared_ptr<ChannelStats> stats;  // shared with stats_ for snapshots
     };
 
@@ -103,9 +123,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
         bool ack = true;
     };
     struct DeliveryEvent {
+        // A constructor, so that the event is built in place in the inbox (clang 14 has no
+        // parenthesized aggregate initialization).
+        DeliveryEvent(std::uint16_t channel, std::uint64_t generation, broker::Delivery&& delivery)
+            : channel(channel), generation(generation), delivery(std::move(delivery)) {}
         std::uint16_t channel = 0;
         std::uint64_t generation = 0;
-        broker::Delivery delivery;
+        OutgoingDelivery delivery;
     };
     struct CancelEvent {
         std::uint16_t channel = 0;
@@ -124,6 +148,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     boost::asio::awaitable<void> run_writer();
     boost::asio::awaitable<void> run_heartbeat();
     boost::asio::awaitable<bool> fill(std::size_t bytes);
+    bool has_bytes(std::size_t bytes) const { return read_end_ - read_begin_ >= bytes; }
     boost::asio::awaitable<void> wait_until_readable();
     Result<void> handle_frame(FrameType type, std::uint16_t channel,
                               std::span<const std::uint8_t> payload);
@@ -136,7 +161,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void close_connection(const Error& error, MethodId failing);
     void close_socket();
     void release_broker_state();
-    void push_event(Event event);
+    void push_event(Event&& event);
     void drain_events();
     void handle_event(Event& event);
     bool reading_paused() const;
@@ -164,7 +189,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // publish_hold.cpp: publishes held while an operator pauses intake
     void park_publish(Channel& channel, PendingPublish pending);
     void publish_parked();
-    void send_delivery(Channel& channel, const broker::Delivery& delivery);
+    void send_delivery(Channel& channel, OutgoingDelivery&& delivery);
     void send_content(std::uint16_t channel, const broker::Message& message);
     Channel* find_channel(std::uint16_t number, std::uint64_t generation);
 
@@ -207,8 +232,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::chrono::steady_clock::time_point last_write_;
 
     std::mutex inbox_mutex_;
-    std::vector<Event> inbox_;   // guarded by inbox_mutex_
-    bool drain_posted_ = false;  // guarded by inbox_mutex_
+    std::vector<Event> inbox_;     // guarded by inbox_mutex_
+    bool drain_posted_ = false;    // guarded by inbox_mutex_
+    std::vector<Event> draining_;  // the strand's batch; swapped with inbox_ to keep capacity
 };
 
 // Maps a broker error to the AMQP reply code and text ("NOT_FOUND - no queue 'x'").

@@ -37,6 +37,11 @@ Errc reply_code_of(broker::Errc e) {
     return Errc::internal_error;
 }
 
+// The property's text, moved out, or "" when it is absent.
+std::string take(std::optional<std::string>& value) {
+    return value ? std::move(*value) : std::string();
+}
+
 std::optional<std::string> present(const std::string& value) {
     if (value.empty()) {
         return std::nullopt;
@@ -57,26 +62,26 @@ Error to_amqp_error(const Error& broker_error) {
     return make_error(code, broker_error.message);
 }
 
+// Designated initializers name every member, so that the broker's default content type is not
+// built only to be replaced: the AMQP message carries exactly the properties it was sent with.
 broker::Message to_message(BasicProperties properties, std::string body) {
-    broker::Message message;
-    message.body = std::move(body);
-    message.content_type = properties.content_type.value_or("");
-    message.content_encoding = properties.content_encoding.value_or("");
-    if (properties.headers) {
-        message.headers = std::move(*properties.headers);
-    }
-    message.persistent = properties.delivery_mode.value_or(1) == 2;
-    message.priority = properties.priority;
-    message.correlation_id = properties.correlation_id.value_or("");
-    message.reply_to = properties.reply_to.value_or("");
-    message.expiration = properties.expiration.value_or("");
-    message.message_id = properties.message_id.value_or("");
-    message.timestamp = properties.timestamp;
-    message.type = properties.type.value_or("");
-    message.user_id = properties.user_id.value_or("");
-    message.app_id = properties.app_id.value_or("");
-    message.cluster_id = properties.cluster_id.value_or("");
-    return message;
+    return broker::Message{
+        .body = std::move(body),
+        .content_type = take(properties.content_type),
+        .message_id = take(properties.message_id),
+        .headers = properties.headers ? std::move(*properties.headers) : broker::FieldTable(),
+        .persistent = properties.delivery_mode.value_or(1) == 2,
+        .published_at = {},
+        .content_encoding = take(properties.content_encoding),
+        .priority = properties.priority,
+        .correlation_id = take(properties.correlation_id),
+        .reply_to = take(properties.reply_to),
+        .expiration = take(properties.expiration),
+        .timestamp = properties.timestamp,
+        .type = take(properties.type),
+        .user_id = take(properties.user_id),
+        .app_id = take(properties.app_id),
+        .cluster_id = take(properties.cluster_id)};
 }
 
 BasicProperties to_properties(const broker::Message& message) {

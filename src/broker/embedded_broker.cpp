@@ -89,7 +89,7 @@ Result<void> EmbeddedBroker::delete_queue(const std::string& queue) {
 // Publishes through the default exchange and, for a journaled message, waits for its fsync.
 Result<void> EmbeddedBroker::publish(const std::string& queue, Message message) {
     Effects effects;
-    auto routed = publish_message("", queue, std::move(message), effects);
+    auto routed = publish_message("", queue, std::move(message), Write::with_sync, effects);
     run(effects);
     if (!routed) return routed.error();
     if (routed->outcome.unroutable()) {
@@ -185,6 +185,7 @@ Result<std::string> EmbeddedBroker::add_consumer(const std::string& queue, std::
     consumer->window = window;
     consumer->no_ack = options.no_ack;
     consumer->exclusive = options.exclusive;
+    consumer->share_message = options.share_message;
     consumer->handler = std::move(handler);
     consumer->on_cancelled = options.on_cancelled;
     consumer->session = session;
@@ -282,7 +283,7 @@ Result<void> EmbeddedBroker::settle(std::uint64_t delivery_tag, Settle how, Effe
     Unacked entry = std::move(found->second);
     unacked_.erase(found);
 
-    Queue& source = queues_.at(entry.queue);
+    Queue& source = *entry.queue;
     assert(source.unacked > 0);
     --source.unacked;
     if (entry.consumer) entry.consumer->unacked_tags.erase(delivery_tag);
@@ -411,7 +412,7 @@ std::uint64_t EmbeddedBroker::assign_tags(Queue& queue, const ConsumerPtr& consu
     visible_tag = session ? session_tag : tag;
     if (consumer && consumer->no_ack) return tag;
 
-    unacked_.emplace(tag, Unacked{queue.counters.name, consumer, session, session_tag, {}});
+    unacked_.emplace(tag, Unacked{&queue, consumer, session, session_tag, {}});
     ++queue.unacked;
     if (consumer) consumer->unacked_tags.insert(tag);
     if (session) {
@@ -465,7 +466,7 @@ void EmbeddedBroker::erase_queue(const std::string& name, Effects& effects) {
         }
     }
     for (auto it = unacked_.begin(); it != unacked_.end();) {
-        if (it->second.queue != name) {
+        if (it->second.queue != &queue) {
             ++it;
             continue;
         }
@@ -496,8 +497,15 @@ void EmbeddedBroker::drain(const ConsumerPtr& consumer) noexcept {
             consumer->outbox.pop_front();
         }
         const StoredMessage& stored = *next.stored;
-        Delivery delivery{next.visible_tag, consumer->queue, consumer->tag,     next.redelivered,
-                          stored.message,   stored.exchange, stored.routing_key};
+        Delivery delivery{next.visible_tag, consumer->queue,   consumer->tag, next.redelivered, {},
+                          stored.exchange,  stored.routing_key};
+        if (consumer->share_message) {
+            // Shares the stored message's ownership and points at its Message member.
+            delivery.shared_message =
+                std::shared_ptr<const Message>(std::move(next.stored), &stored.message);
+        } else {
+            delivery.message = stored.message;
+        }
         consumer->handler(std::move(delivery));
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -104,6 +105,11 @@ class EmbeddedBroker final : public Broker {
 
     // A message as routed: immutable once stored, shared by the queues it went to.
     struct StoredMessage {
+        // A constructor, so that make_shared builds it in place (clang 14 has no P0960).
+        StoredMessage(Message message, std::string exchange, std::string routing_key)
+            : message(std::move(message)),
+              exchange(std::move(exchange)),
+              routing_key(std::move(routing_key)) {}
         Message message;
         std::string exchange;
         std::string routing_key;
@@ -135,6 +141,7 @@ class EmbeddedBroker final : public Broker {
         std::size_t window = 0;  // 0: unlimited
         bool no_ack = false;
         bool exclusive = false;
+        bool share_message = false;
         DeliveryHandler handler;
         CancelHandler on_cancelled;
         SessionPtr session;
@@ -170,7 +177,9 @@ class EmbeddedBroker final : public Broker {
     };
 
     struct Unacked {
-        std::string queue;
+        // The queue's entry in queues_: erase_queue() removes a queue's unacked entries before
+        // the queue, so the pointer never dangles. Its name is queue->counters.name.
+        Queue* queue = nullptr;
         ConsumerPtr consumer;  // null for basic_get
         SessionPtr session;    // null without a session
         std::uint64_t session_tag = 0;
@@ -192,7 +201,8 @@ class EmbeddedBroker final : public Broker {
 
     // Work that a method runs after releasing mutex_.
     struct Effects {
-        std::vector<ConsumerPtr> drains;
+        // Usually the one consumer that an ack or a publish fed: no allocation for it.
+        boost::container::small_vector<ConsumerPtr, 2> drains;
         std::vector<std::function<void()>> calls;
     };
 
@@ -223,7 +233,10 @@ class EmbeddedBroker final : public Broker {
 
     // embedded_messages.cpp: ready levels, TTL, overflow, dead-lettering, memory.
     enum class Enqueued { rejected, in_memory, journaled, journal_failed };
-    Enqueued enqueue(const std::string& name, Queue& queue, QueuedMessage message,
+    // write: when a journaled message's publish record reaches the file (with_sync when the
+    // caller waits for the fsync anyway: a confirm or publish()).
+    using Write = Journal::Write;
+    Enqueued enqueue(const std::string& name, Queue& queue, QueuedMessage message, Write write,
                      Effects& effects);
     void push_front(Queue& queue, QueuedMessage message);
     QueuedMessage pop_head(Queue& queue);
@@ -233,17 +246,26 @@ class EmbeddedBroker final : public Broker {
     void forget_message(Queue& queue, const QueuedMessage& message);
     void update_blocked(Effects& effects);
     void sweep_loop();
-    std::vector<std::string> route(const Exchange& exchange, const std::string& exchange_name,
-                                   const std::string& routing_key, const Message& message);
+    // A queue a message goes to. Pointers into queues_ stay valid while mutex_ is held and no
+    // queue is erased, which routing and enqueueing never do.
+    struct Target {
+        const std::string* name;
+        Queue* queue;
+    };
+    // Most messages go to one queue: no allocation for up to four.
+    using Targets = boost::container::small_vector<Target, 4>;
+    Targets route(const Exchange& exchange, const std::string& exchange_name,
+                  const std::string& routing_key, const Message& message);
     struct Routed {
         PublishOutcome outcome;
         bool journaled = false;       // a confirm must wait for the journal's fsync
         bool journal_failed = false;  // a confirm must be negative
     };
     Result<Routed> publish_message(const std::string& exchange, const std::string& routing_key,
-                                   Message message, Effects& effects);
-    Routed deliver_routed(const std::vector<std::string>& queues, const MessagePtr& stored,
-                          std::optional<std::chrono::milliseconds> message_ttl, Effects& effects);
+                                   Message message, Write write, Effects& effects);
+    Routed deliver_routed(const Targets& targets, const MessagePtr& stored,
+                          std::optional<std::chrono::milliseconds> message_ttl, Write write,
+                          Effects& effects);
 
     // embedded_sessions.cpp: sessions and exchanges.
     Result<SessionPtr> require_session(SessionId session);
@@ -259,7 +281,7 @@ class EmbeddedBroker final : public Broker {
     void journal_exchange(const std::string& name, const Exchange& exchange);
     void journal_binding(RecordType type, const std::string& exchange, const Binding& binding);
     void journal_name(RecordType type, const std::string& name);
-    bool journal_publish(const std::string& queue, QueuedMessage& message);
+    bool journal_publish(const std::string& queue, QueuedMessage& message, Write write);
     void journal_delivered(const QueuedMessage& message);
     Result<void> apply_record(RecordType type, std::string_view payload, std::uint32_t bytes);
     void finish_replay();

@@ -195,14 +195,15 @@ std::string publish_payload(std::uint64_t id, const std::string& queue, bool red
 }  // namespace
 
 // Writes the publish record and gives the message its journal id. False if the journal failed.
-bool EmbeddedBroker::journal_publish(const std::string& queue, QueuedMessage& message) {
+bool EmbeddedBroker::journal_publish(const std::string& queue, QueuedMessage& message,
+                                     Write write) {
     if (journal_broken_) return false;
     const std::uint64_t id = ++last_journal_id_;
     const std::int64_t expires_ms = expiry_unix_ms(message.expires_at);
     const StoredMessage& stored = *message.stored;
     auto payload = publish_payload(id, queue, message.redelivered, expires_ms, stored.exchange,
                                    stored.routing_key, stored.message);
-    if (!journal_->append(RecordType::publish, payload)) {
+    if (!journal_->append(RecordType::publish, payload, write)) {
         journal_broken_ = true;
         return false;
     }
@@ -406,7 +407,7 @@ void EmbeddedBroker::snapshot_messages(std::string& records,
         }
     }
     for (const auto& [tag, entry] : unacked_) {
-        messages.push_back({&entry.queue, &entry.message, true});
+        messages.push_back({&entry.queue->counters.name, &entry.message, true});
     }
     std::sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) {
         return a.message->journal_id < b.message->journal_id;

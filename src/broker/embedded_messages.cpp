@@ -95,7 +95,8 @@ Result<PublishOutcome> EmbeddedBroker::basic_publish(const std::string& exchange
                                                      Message message,
                                                      const PublishOptions& options) {
     Effects effects;
-    auto routed = publish_message(exchange, routing_key, std::move(message), effects);
+    const Write write = options.on_confirm ? Write::with_sync : Write::now;
+    auto routed = publish_message(exchange, routing_key, std::move(message), write, effects);
     run(effects);
     if (!routed) {
         if (options.on_confirm) options.on_confirm(false);
@@ -104,7 +105,7 @@ Result<PublishOutcome> EmbeddedBroker::basic_publish(const std::string& exchange
     if (options.on_confirm) {
         const bool ack = routed->outcome.rejected_queues == 0 && !routed->journal_failed;
         if (routed->journaled && ack) {
-            // The publish record was written before this call, so the next fsync covers it.
+            // The publish record was appended before this call, so the next fsync covers it.
             journal_->after_sync(options.on_confirm);
         } else {
             options.on_confirm(ack);
@@ -116,7 +117,8 @@ Result<PublishOutcome> EmbeddedBroker::basic_publish(const std::string& exchange
 // Routes one message and stores it in every matching queue. Confirms are the caller's.
 Result<EmbeddedBroker::Routed> EmbeddedBroker::publish_message(const std::string& exchange,
                                                                const std::string& routing_key,
-                                                               Message message, Effects& effects) {
+                                                               Message message, Write write,
+                                                               Effects& effects) {
     auto message_ttl = parse_expiration(message.expiration);
     if (!message_ttl) return message_ttl.error();
     message.published_at = std::chrono::system_clock::now();
@@ -131,23 +133,24 @@ Result<EmbeddedBroker::Routed> EmbeddedBroker::publish_message(const std::string
         return make_error(Errc::access_refused,
                           "cannot publish to internal exchange '" + exchange + "'");
     }
-    auto queues = route(*target, exchange, routing_key, message);
-    if (queues.empty()) return Routed{};
-    auto stored = std::make_shared<const StoredMessage>(
-        StoredMessage{std::move(message), exchange, routing_key});
-    Routed routed = deliver_routed(queues, stored, *message_ttl, effects);
+    const Targets targets = route(*target, exchange, routing_key, message);
+    if (targets.empty()) return Routed{};
+    auto stored = std::make_shared<const StoredMessage>(std::move(message), exchange, routing_key);
+    Routed routed = deliver_routed(targets, stored, *message_ttl, write, effects);
     update_blocked(effects);
     return routed;
 }
 
-std::vector<std::string> EmbeddedBroker::route(const Exchange& exchange,
-                                               const std::string& exchange_name,
-                                               const std::string& routing_key,
-                                               const Message& message) {
-    std::vector<std::string> queues;
+EmbeddedBroker::Targets EmbeddedBroker::route(const Exchange& exchange,
+                                              const std::string& exchange_name,
+                                              const std::string& routing_key,
+                                              const Message& message) {
+    Targets targets;
     if (exchange_name.empty()) {
-        if (queues_.contains(routing_key)) queues.push_back(routing_key);
-        return queues;
+        if (auto found = queues_.find(routing_key); found != queues_.end()) {
+            targets.push_back({&found->first, &found->second});
+        }
+        return targets;
     }
     std::optional<TopicMatcher> topic;
     if (exchange.options.type == ExchangeType::topic) topic.emplace(routing_key);
@@ -167,21 +170,25 @@ std::vector<std::string> EmbeddedBroker::route(const Exchange& exchange,
                 match = headers_match(binding.arguments, message.headers);
                 break;
         }
-        if (match && std::find(queues.begin(), queues.end(), binding.queue) == queues.end()) {
-            queues.push_back(binding.queue);
-        }
+        if (!match) continue;
+        auto found = queues_.find(binding.queue);
+        if (found == queues_.end()) continue;
+        const bool seen = std::any_of(targets.begin(), targets.end(), [&](const Target& target) {
+            return target.queue == &found->second;
+        });
+        if (!seen) targets.push_back({&found->first, &found->second});
     }
-    return queues;
+    return targets;
 }
 
 EmbeddedBroker::Routed EmbeddedBroker::deliver_routed(
-    const std::vector<std::string>& queues, const MessagePtr& stored,
-    std::optional<std::chrono::milliseconds> message_ttl, Effects& effects) {
+    const Targets& targets, const MessagePtr& stored,
+    std::optional<std::chrono::milliseconds> message_ttl, Write write, Effects& effects) {
     Routed routed;
     std::optional<Clock::time_point> now;
-    for (const std::string& name : queues) {
-        Queue* queue = find_queue(name);
-        if (queue == nullptr) continue;
+    for (const Target& target : targets) {
+        const std::string& name = *target.name;
+        Queue* queue = target.queue;
         QueuedMessage entry{stored};
         auto ttl = message_ttl;
         if (queue->options.message_ttl && (!ttl || *queue->options.message_ttl < *ttl)) {
@@ -191,7 +198,7 @@ EmbeddedBroker::Routed EmbeddedBroker::deliver_routed(
             if (!now) now = Clock::now();
             entry.expires_at = *now + *ttl;
         }
-        switch (enqueue(name, *queue, std::move(entry), effects)) {
+        switch (enqueue(name, *queue, std::move(entry), write, effects)) {
             case Enqueued::rejected:
                 ++routed.outcome.rejected_queues;
                 continue;
@@ -213,7 +220,8 @@ EmbeddedBroker::Routed EmbeddedBroker::deliver_routed(
 // Appends to the queue after making room by its overflow policy; journals a persistent message
 // of a durable queue.
 EmbeddedBroker::Enqueued EmbeddedBroker::enqueue(const std::string& name, Queue& queue,
-                                                 QueuedMessage message, Effects& effects) {
+                                                 QueuedMessage message, Write write,
+                                                 Effects& effects) {
     const QueueOptions& options = queue.options;
     const std::size_t bytes = message.bytes();
     auto over = [&] {
@@ -238,7 +246,8 @@ EmbeddedBroker::Enqueued EmbeddedBroker::enqueue(const std::string& name, Queue&
     message_bytes_ += bytes;
     Enqueued result = Enqueued::in_memory;
     if (journaled(queue) && message.stored->message.persistent) {
-        result = journal_publish(name, message) ? Enqueued::journaled : Enqueued::journal_failed;
+        result =
+            journal_publish(name, message, write) ? Enqueued::journaled : Enqueued::journal_failed;
     }
     queue.ready_expiring += message.expires() ? 1 : 0;
     queue.levels[message.level].push_back(std::move(message));
@@ -304,13 +313,16 @@ void EmbeddedBroker::dead_letter(Queue& queue, QueuedMessage message, const char
     Message copy = old.message;
     add_death(copy, queue.counters.name, reason, old.exchange, old.routing_key);
     const std::string key = queue.options.dead_letter_routing_key.value_or(old.routing_key);
-    std::vector<std::string> targets = route(*exchange, *exchange_name, key, copy);
-    std::erase_if(targets, [&](const std::string& target) { return is_cycle(copy, target); });
+    Targets targets = route(*exchange, *exchange_name, key, copy);
+    targets.erase(
+        std::remove_if(targets.begin(), targets.end(),
+                       [&](const Target& target) { return is_cycle(copy, *target.name); }),
+        targets.end());
     if (targets.empty()) return;
     ++queue.counters.dead_lettered_total;
-    auto stored =
-        std::make_shared<const StoredMessage>(StoredMessage{std::move(copy), *exchange_name, key});
-    (void)deliver_routed(targets, stored, std::nullopt, effects);
+    auto stored = std::make_shared<const StoredMessage>(std::move(copy), *exchange_name, key);
+    // Written at once: the remove record of the original is in the file already.
+    (void)deliver_routed(targets, stored, std::nullopt, Write::now, effects);
 }
 
 // The single way out of the broker for a message: frees its bytes and ends its journal life.
@@ -330,8 +342,9 @@ void EmbeddedBroker::update_blocked(Effects& effects) {
     const bool now_blocked = message_bytes_ > options_.memory_limit_bytes;
     if (now_blocked == blocked_) return;
     blocked_ = now_blocked;
-    for (const auto& [id, handler] : blocked_listeners_) {
-        effects.calls.push_back([handler, now_blocked] { handler(now_blocked); });
+    // A plain loop variable: clang 14 cannot capture a structured binding.
+    for (const auto& listener : blocked_listeners_) {
+        effects.calls.push_back([handler = listener.second, now_blocked] { handler(now_blocked); });
     }
 }
 

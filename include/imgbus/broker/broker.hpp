@@ -122,6 +122,12 @@ struct Delivery {
     Message message;
     std::string exchange;  // where the message was published ("" = the default exchange)
     std::string routing_key;
+    // For a consumer with ConsumeOptions::share_message, the broker's own immutable copy, and
+    // `message` stays empty: no copy of the body per delivery.
+    std::shared_ptr<const Message> shared_message;
+
+    // The message, wherever it is held.
+    const Message& content() const { return shared_message ? *shared_message : message; }
 };
 
 struct QueueStats {
@@ -213,6 +219,7 @@ struct ConsumeOptions {
     std::string consumer_tag;    // empty: the broker makes one ("amq.ctag-...")
     SessionId session = 0;       // 0: no session, broker-wide tags
     CancelHandler on_cancelled;  // optional
+    bool share_message = false;  // deliver Delivery::shared_message instead of a copy
 };
 
 struct DeleteOptions {
