@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <future>
 #include <set>
 
 #include "imgbus/broker/broker.hpp"
@@ -313,4 +314,52 @@ TEST_CASE("corrupt middle segment fails open", "[broker]") {
     REQUIRE_FALSE(broken.ok());
     CHECK(broken.error().code == Errc::journal_failed);
     CHECK_THAT(broken.error().message, Catch::Contains(first.filename().string()));
+}
+
+namespace {
+
+// Replays the journal in `dir` and returns its record types in file order.
+std::vector<RecordType> replayed_types(const std::filesystem::path& dir) {
+    Journal journal(JournalOptions{.dir = dir});
+    std::vector<RecordType> types;
+    auto replayed = journal.replay([&](RecordType type, std::string_view, std::uint32_t) {
+        types.push_back(type);
+        return imgbus::Result<void>();
+    });
+    REQUIRE(replayed.ok());
+    return types;
+}
+
+}  // namespace
+
+TEST_CASE("deferred record precedes a later one", "[broker]") {
+    TempDir dir;
+    {
+        Journal journal(JournalOptions{.dir = dir.path(), .sync_interval = 1s});
+        REQUIRE(journal.replay(
+            [](RecordType, std::string_view, std::uint32_t) { return imgbus::Result<void>(); }));
+        // No sync thread: only the record written at once can take the deferred one along.
+        REQUIRE(journal.append(RecordType::publish, "deferred", Journal::Write::with_sync));
+        REQUIRE(journal.append(RecordType::remove, "at once"));
+        const auto types = replayed_types(dir.path());
+        REQUIRE(types.size() == 2);
+        CHECK(types[0] == RecordType::publish);
+        CHECK(types[1] == RecordType::remove);
+    }
+}
+
+TEST_CASE("deferred record is on file after its sync", "[broker]") {
+    TempDir dir;
+    Journal journal(JournalOptions{.dir = dir.path(), .sync_interval = 1ms});
+    REQUIRE(journal.replay(
+        [](RecordType, std::string_view, std::uint32_t) { return imgbus::Result<void>(); }));
+    journal.start([] {});
+    REQUIRE(journal.append(RecordType::publish, "deferred", Journal::Write::with_sync));
+    std::promise<bool> synced;
+    journal.after_sync([&synced](bool ok) { synced.set_value(ok); });
+    REQUIRE(synced.get_future().get());
+    const auto types = replayed_types(dir.path());
+    REQUIRE(types.size() == 1);
+    CHECK(types[0] == RecordType::publish);
+    journal.stop();
 }
