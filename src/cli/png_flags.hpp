@@ -32,7 +32,8 @@ inline PngFlags add_png_options(CLI::App& command, int& level, imaging::PngFilte
                        .add_option("--png-filter", filter,
                                    "PNG row filter: none, sub, up, average, paeth, or adaptive "
                                    "(libpng tries all five on each row; smaller, slower)")
-                       ->transform(CLI::CheckedTransformer(filters))
+                       ->transform(CLI::CheckedTransformer(filters).description(
+                           "{none,sub,up,average,paeth,adaptive}"))
                        ->default_str(std::string(imaging::png_filter_name(filter)));
     return flags;
 }
