@@ -102,6 +102,8 @@ imgbus_port=$(grep -o 'amqp listening on amqp://127.0.0.1:[0-9]*' "$base/imgbus.
               sed 's/.*://')
 
 # --- the same client against both ----------------------------------------------------------
+echo "commit: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), $messages messages, at most $seconds s per phase"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 timeout 600 "$client" "amqp://guest:guest@127.0.0.1:$rabbit_port/%2F" "$messages" "$seconds" \
     > "$base/rabbitmq.out"
