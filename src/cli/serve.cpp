@@ -26,8 +26,10 @@
 #include "imgbus/store/filesystem_store.hpp"
 #include "imgbus/worker/worker_pool.hpp"
 #include "logging.hpp"
+#include "metrics_server.hpp"
 #include "png_flags.hpp"
 #include "remote_broker.hpp"
+#include "serve_roles.hpp"
 
 namespace imgbus::cli {
 namespace {
@@ -57,13 +59,15 @@ struct ServeOptions {
     std::string broker_url;
     int max_attempts = 3;
     std::string job_retention = "7d";
+    std::string bucket = "imgbus";
+    std::string metrics_address;  // empty: see effective_metrics_address()
 };
 
 void add_serve_flags(CLI::App& command, ServeOptions& options) {
     command
         .add_option("--http", options.http_address,
-                    "HOST:PORT of the web UI and API; port 0 "
-                    "picks a free port")
+                    "HOST:PORT of the web UI and API; port 0 picks a free port; off runs no "
+                    "frontend (no HTTP listener, no consumer of imgbus.events)")
         ->envname("IMGBUS_HTTP")
         ->capture_default_str();
     command.add_option("--data-dir", options.data_dir, "folder for objects and job records")
@@ -134,13 +138,14 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
         ->capture_default_str();
     command
         .add_option("--s3", options.s3_address,
-                    "HOST:PORT of the S3-compatible API; port 0 picks a free port")
+                    "HOST:PORT of the S3-compatible API; port 0 picks a free port; off runs "
+                    "no S3 listener")
         ->envname("IMGBUS_S3")
         ->capture_default_str();
     command
         .add_option("--amqp", options.amqp_address,
                     "HOST:PORT of the AMQP 0-9-1 listener (user and password are the access and "
-                    "secret key); port 0 picks a free port")
+                    "secret key); port 0 picks a free port; off runs no AMQP listener")
         ->envname("IMGBUS_AMQP")
         ->capture_default_str();
     command
@@ -179,6 +184,17 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
     const auto png = add_png_options(command, options.png_level, options.png_filter);
     png.level->envname("IMGBUS_PNG_LEVEL");
     png.filter->envname("IMGBUS_PNG_FILTER");
+    command
+        .add_option("--bucket", options.bucket,
+                    "bucket of the uploads, results and job records, created when missing; on "
+                    "AWS S3 a name that your account owns")
+        ->envname("IMGBUS_BUCKET")
+        ->capture_default_str();
+    command
+        .add_option("--metrics-addr", options.metrics_address,
+                    "HOST:PORT of a separate /metrics and /healthz listener, or off; by default "
+                    "127.0.0.1:9100 with --http off and workers, else off")
+        ->envname("IMGBUS_METRICS_ADDR");
     command.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
         ->envname("IMGBUS_LOG_LEVEL")
         ->check(CLI::IsMember(kLogLevels))
@@ -216,6 +232,7 @@ http::FrontendOptions frontend_options(const ServeOptions& options, const Endpoi
     result.max_runs = options.max_runs;
     result.retry_after = std::chrono::seconds(options.retry_after_seconds);
     result.workers = options.workers;
+    result.bucket = options.bucket;
     return result;
 }
 
@@ -338,28 +355,52 @@ s3::ServerOptions s3_options(const ServeOptions& options, const Endpoint& endpoi
     return result;
 }
 
+using tcp = boost::asio::ip::tcp;
+
+// The listeners of this process; one that is off stays null.
+struct Listeners {
+    std::unique_ptr<http::Frontend> frontend;
+    std::unique_ptr<s3::Server> s3;
+    std::unique_ptr<amqp::Server> amqp;
+    std::unique_ptr<MetricsServer> metrics;
+    std::optional<tcp::endpoint> http_bound;
+    std::optional<tcp::endpoint> s3_bound;
+    std::optional<tcp::endpoint> amqp_bound;
+    std::optional<tcp::endpoint> metrics_bound;
+
+    void stop() {
+        if (frontend) frontend->stop();
+        if (s3) s3->stop();
+        if (amqp) amqp->stop();
+        if (metrics) metrics->stop();
+    }
+};
+
+std::string url_of(const char* scheme, const tcp::endpoint& at) {
+    return std::string(scheme) + format_endpoint(at.address().to_string(), at.port());
+}
+
 // What `imgbus admin` reaches: the worker pool, the data directory and the listeners.
 http::AdminHooks admin_hooks(const ServeOptions& options, worker::WorkerPool& pool,
-                             amqp::Server* amqp_server, const boost::asio::ip::tcp::endpoint& http,
-                             const boost::asio::ip::tcp::endpoint& s3,
-                             const boost::asio::ip::tcp::endpoint* amqp) {
-    auto url = [](const char* scheme, const boost::asio::ip::tcp::endpoint& at) {
-        return std::string(scheme) + format_endpoint(at.address().to_string(), at.port());
-    };
+                             const Listeners& listeners) {
     http::AdminHooks hooks;
     hooks.pool = &pool;
     hooks.configured_workers = options.workers;
     hooks.data_dir = options.data_dir;
-    std::vector<http::ListenerStatus> listeners{{"http", url("http://", http), 0},
-                                                {"s3", url("http://", s3), 0}};
-    if (amqp != nullptr) listeners.push_back({"amqp", url("amqp://", *amqp), 0});
-    hooks.listeners = [amqp_server, listeners] {
-        auto current = listeners;
-        if (amqp_server != nullptr) current[2].connections = amqp_server->connection_count();
+    std::vector<http::ListenerStatus> statuses{
+        {"http", url_of("http://", *listeners.http_bound), 0}};
+    if (listeners.s3_bound) statuses.push_back({"s3", url_of("http://", *listeners.s3_bound), 0});
+    if (listeners.amqp_bound) {
+        statuses.push_back({"amqp", url_of("amqp://", *listeners.amqp_bound), 0});
+    }
+    amqp::Server* amqp_server = listeners.amqp.get();
+    hooks.listeners = [amqp_server, statuses] {
+        auto current = statuses;  // the AMQP listener, when there is one, comes last
+        if (amqp_server != nullptr) current.back().connections = amqp_server->connection_count();
         return current;
     };
     if (amqp_server == nullptr) {
-        return hooks;  // --broker: the clients and publishes belong to the external broker
+        return hooks;  // --broker or --amqp off: no clients or publishes of ours to show
     }
     hooks.connections = [amqp_server] { return amqp_server->connections(); };
     hooks.intake_paused = [amqp_server](bool paused) {
@@ -376,8 +417,8 @@ http::AdminHooks admin_hooks(const ServeOptions& options, worker::WorkerPool& po
 
 // Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and close sessions,
 // let the workers finish their current jobs, stop the I/O threads.
-void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3::Server& s3_server,
-                      amqp::Server* amqp_server, worker::WorkerPool& pool, int io_threads) {
+void run_until_signal(boost::asio::io_context& io, Listeners& listeners, worker::WorkerPool& pool,
+                      int io_threads) {
     auto log = module_logger("cli");
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
@@ -385,10 +426,8 @@ void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3:
             return;
         }
         log->info("received signal {}; shutting down", signal_number);
-        log->info("shutdown 1/3: closing HTTP, S3 and AMQP listeners and sessions");
-        frontend.stop();
-        s3_server.stop();
-        if (amqp_server != nullptr) amqp_server->stop();
+        log->info("shutdown 1/3: closing the HTTP, S3, AMQP and metrics listeners and sessions");
+        listeners.stop();
         log->info("shutdown 2/3: stopping workers after their current jobs");
         pool.stop();
         log->info("shutdown 3/3: stopping I/O threads");
@@ -404,22 +443,165 @@ void run_until_signal(boost::asio::io_context& io, http::Frontend& frontend, s3:
     log->info("imgbus stopped");
 }
 
+// The listeners and roles of the flags, checked before anything is opened or written.
+struct ServePlan {
+    ServeRoles roles;
+    std::optional<Endpoint> http;
+    std::optional<Endpoint> s3;
+    std::optional<Endpoint> amqp;
+    std::optional<Endpoint> metrics;
+    std::chrono::seconds retention{0};
+};
+
+std::optional<Endpoint> listener_endpoint(const std::string& value, const std::string& flag) {
+    if (is_off(value)) return std::nullopt;
+    auto parsed = parse_endpoint(value);
+    if (!parsed) fail(flag + ": " + parsed.error().message + ", or off to run no such listener");
+    return *parsed;
+}
+
+// Without --metrics-addr, a serve with --http off and workers keeps their metrics reachable on
+// the port that `imgbus worker` uses; a frontend serves /metrics itself.
+std::string effective_metrics_address(const ServeOptions& options) {
+    if (!options.metrics_address.empty()) return options.metrics_address;
+    const bool frontend = !is_off(options.http_address);
+    return frontend || options.workers == 0 ? std::string(kOff) : "127.0.0.1:9100";
+}
+
+ServePlan plan_serve(const ServeOptions& options) {
+    ServePlan plan;
+    plan.http = listener_endpoint(options.http_address, "--http");
+    plan.s3 = listener_endpoint(options.s3_address, "--s3");
+    plan.amqp = listener_endpoint(options.amqp_address, "--amqp");
+    plan.metrics = listener_endpoint(effective_metrics_address(options), "--metrics-addr");
+    plan.roles = {.frontend = plan.http.has_value(),
+                  .s3_listener = plan.s3.has_value(),
+                  .amqp_listener = plan.amqp.has_value() && options.broker_url.empty(),
+                  .external_broker = !options.broker_url.empty(),
+                  .external_store = !options.store_url.empty(),
+                  .workers = options.workers};
+    if (auto checked = check_roles(plan.roles); !checked) fail(checked.error().message);
+    if (auto bucket = check_bucket_flag(options.bucket); !bucket) fail(bucket.error().message);
+    auto retention = parse_duration(options.job_retention, "--job-retention");
+    if (!retention) fail(retention.error().message);
+    plan.retention = *retention;
+    return plan;
+}
+
+// The services the listeners and workers share.
+struct Services {
+    broker::Broker& broker;
+    store::ObjectStore& store;
+    metrics::Metrics& metrics;
+    worker::WorkerPool& pool;
+};
+
+// Returns why this process is not ready, for /readyz and /healthz, or "" when it is. A remote
+// broker that is reconnecting makes the frontend not ready, so uploads get 503.
+std::string readiness(const Services& services, int workers) {
+    const auto* remote = dynamic_cast<const amqp::RemoteBroker*>(&services.broker);
+    if (remote != nullptr && !remote->connected()) {
+        return "broker " + remote->describe() + " disconnected; reconnecting";
+    }
+    if (services.pool.running_workers() < workers) {
+        return fmt::format("{} of {} workers running", services.pool.running_workers(), workers);
+    }
+    return std::string();
+}
+
+std::unique_ptr<http::Frontend> make_frontend(boost::asio::io_context& io, const Services& services,
+                                              const ServeOptions& options, const ServePlan& plan,
+                                              const s3::Credentials& credentials) {
+    auto http_options = frontend_options(options, *plan.http);
+    http_options.job_retention = plan.retention;
+    http_options.management_username = credentials.access_key;
+    http_options.management_password = credentials.secret_key;
+    auto frontend = std::make_unique<http::Frontend>(io, services.broker, services.store,
+                                                     services.metrics, std::move(http_options));
+    frontend->set_readiness_probe(
+        [services, workers = options.workers] { return readiness(services, workers); });
+    return frontend;
+}
+
+std::unique_ptr<MetricsServer> make_metrics_server(boost::asio::io_context& io,
+                                                   const Services& services, int workers) {
+    MetricsRoutes routes{.metrics = [&metrics = services.metrics] { return metrics.serialize(); },
+                         .health = [services, workers] { return readiness(services, workers); }};
+    return std::make_unique<MetricsServer>(io, std::move(routes));
+}
+
+tcp::endpoint started_or_fail(Result<tcp::endpoint> started, Listeners& listeners,
+                              worker::WorkerPool& pool) {
+    if (started) return *started;
+    listeners.stop();
+    pool.stop();
+    fail(started.error().message);
+}
+
+// Starts the workers and every listener that is on. The frontend comes first: it loads the job
+// records and subscribes to the events before anything can reach the broker from outside.
+void start_all(boost::asio::io_context& io, const Services& services, const ServeOptions& options,
+               const ServePlan& plan, const s3::Credentials& credentials, Listeners& listeners) {
+    auto& pool = services.pool;
+    if (plan.http) listeners.frontend = make_frontend(io, services, options, plan, credentials);
+    if (auto started = pool.start(); !started) {
+        fail("cannot start the workers: " + started.error().message);
+    }
+    if (listeners.frontend) {
+        listeners.http_bound = started_or_fail(listeners.frontend->start(), listeners, pool);
+    }
+    if (plan.s3) {
+        listeners.s3 = std::make_unique<s3::Server>(io, services.store, &services.metrics,
+                                                    s3_options(options, *plan.s3, credentials));
+        listeners.s3_bound = started_or_fail(listeners.s3->start(), listeners, pool);
+    }
+    // The AMQP listener serves the embedded broker only.
+    if (plan.roles.amqp_listener) {
+        listeners.amqp =
+            std::make_unique<amqp::Server>(io, services.broker,
+                                           amqp::ServerOptions{.host = plan.amqp->host,
+                                                               .port = plan.amqp->port,
+                                                               .username = credentials.access_key,
+                                                               .password = credentials.secret_key});
+        listeners.amqp_bound = started_or_fail(listeners.amqp->start(), listeners, pool);
+    }
+    if (plan.metrics) {
+        listeners.metrics = make_metrics_server(io, services, options.workers);
+        listeners.metrics_bound = started_or_fail(
+            listeners.metrics->start(plan.metrics->host, plan.metrics->port), listeners, pool);
+    }
+}
+
+// One line per listener, in the forms that scripts and tests read, then the roles at a glance.
+void log_roles(const ServeOptions& options, const Listeners& listeners) {
+    auto log = module_logger("cli");
+    auto on = [](const char* scheme, const std::optional<tcp::endpoint>& bound) {
+        return bound ? url_of(scheme, *bound) : std::string("off");
+    };
+    if (listeners.http_bound)
+        log->info("http listening on {}", on("http://", listeners.http_bound));
+    if (listeners.s3_bound) log->info("s3 listening on {}", on("http://", listeners.s3_bound));
+    if (listeners.amqp_bound)
+        log->info("amqp listening on {}", on("amqp://", listeners.amqp_bound));
+    if (listeners.metrics_bound) {
+        log->info("metrics listening on {}/metrics", on("http://", listeners.metrics_bound));
+    }
+    const std::string broker = options.broker_url.empty()
+                                   ? "embedded (AMQP " + on("amqp://", listeners.amqp_bound) + ")"
+                                   : std::string("external");
+    const std::string store = options.store_url.empty() ? "embedded" : options.store_url;
+    log->info(
+        "imgbus serve roles: frontend {}, broker {}, store {} (S3 listener {}), bucket {}, {} "
+        "workers, metrics {}",
+        listeners.http_bound ? "on " + on("http://", listeners.http_bound) : "off (--http off)",
+        broker, store, on("http://", listeners.s3_bound), options.bucket, options.workers,
+        listeners.metrics_bound ? on("http://", listeners.metrics_bound)
+                                : (listeners.http_bound ? "on the HTTP listener" : "off"));
+}
+
 void run_serve(const ServeOptions& options) {
     setup_logging(options.log_level);
-    auto log = module_logger("cli");
-    const auto endpoint = parse_endpoint(options.http_address);
-    if (!endpoint) {
-        fail(endpoint.error().message);
-    }
-
-    auto s3_endpoint = parse_endpoint(options.s3_address);
-    if (!s3_endpoint) {
-        fail(s3_endpoint.error().message);
-    }
-    auto amqp_endpoint = parse_endpoint(options.amqp_address);
-    if (!amqp_endpoint) {
-        fail(amqp_endpoint.error().message);
-    }
+    const auto plan = plan_serve(options);
     auto credentials = resolve_s3_credentials(options);
     auto store = open_store(options, credentials.credentials);
     metrics::Metrics metrics;
@@ -431,77 +613,18 @@ void run_serve(const ServeOptions& options) {
 
     worker::WorkerPool pool(*broker, *store, metrics, worker_options(options));
     boost::asio::io_context io(options.io_threads);
-    auto http_options = frontend_options(options, *endpoint);
-    auto retention = parse_duration(options.job_retention, "--job-retention");
-    if (!retention) {
-        fail(retention.error().message);
-    }
-    http_options.job_retention = *retention;
-    http_options.management_username = credentials.credentials.access_key;
-    http_options.management_password = credentials.credentials.secret_key;
-    http::Frontend frontend(io, *broker, *store, metrics, std::move(http_options));
-    // A remote broker that is reconnecting makes the frontend not ready: uploads get 503.
-    const auto* remote = dynamic_cast<const amqp::RemoteBroker*>(broker.get());
-    frontend.set_readiness_probe([&pool, &options, remote] {
-        if (remote != nullptr && !remote->connected()) {
-            return "broker " + remote->describe() + " disconnected; reconnecting";
-        }
-        if (pool.running_workers() < options.workers) {
-            return fmt::format("{} of {} workers running", pool.running_workers(), options.workers);
-        }
-        return std::string();
-    });
-
-    if (auto started = pool.start(); !started) {
-        fail("cannot start the workers: " + started.error().message);
-    }
-    auto bound = frontend.start();
-    if (!bound) {
-        pool.stop();
-        fail(bound.error().message);
-    }
-    s3::Server s3_server(io, *store, &metrics,
-                         s3_options(options, *s3_endpoint, credentials.credentials));
-    auto s3_bound = s3_server.start();
-    if (!s3_bound) {
-        frontend.stop();
-        pool.stop();
-        fail(s3_bound.error().message);
-    }
-    // The AMQP listener serves the embedded broker only.
-    std::unique_ptr<amqp::Server> amqp_server;
-    std::optional<boost::asio::ip::tcp::endpoint> amqp_bound;
-    if (!external_broker) {
-        amqp_server = std::make_unique<amqp::Server>(
-            io, *broker,
-            amqp::ServerOptions{.host = amqp_endpoint->host,
-                                .port = amqp_endpoint->port,
-                                .username = credentials.credentials.access_key,
-                                .password = credentials.credentials.secret_key});
-        auto started = amqp_server->start();
-        if (!started) {
-            frontend.stop();
-            s3_server.stop();
-            pool.stop();
-            fail(started.error().message);
-        }
-        amqp_bound = *started;
-    }
-    log->info("imgbus serve: data in {}, {} workers, prefetch {}, job queue limit {}",
-              std::filesystem::absolute(options.data_dir).string(), options.workers,
-              options.prefetch, options.queue_max_length);
-    log->info("http listening on http://{}",
-              format_endpoint(bound->address().to_string(), bound->port()));
-    log->info("s3 listening on http://{}",
-              format_endpoint(s3_bound->address().to_string(), s3_bound->port()));
-    if (amqp_bound) {
-        log->info("amqp listening on amqp://{}",
-                  format_endpoint(amqp_bound->address().to_string(), amqp_bound->port()));
-    }
+    Listeners listeners;
+    start_all(io, {*broker, *store, metrics, pool}, options, plan, credentials.credentials,
+              listeners);
+    module_logger("cli")->info(
+        "imgbus serve: data in {}, {} workers, prefetch {}, job queue limit {}",
+        std::filesystem::absolute(options.data_dir).string(), options.workers, options.prefetch,
+        options.queue_max_length);
+    log_roles(options, listeners);
     log_credentials(credentials);
-    frontend.set_admin_hooks(admin_hooks(options, pool, amqp_server.get(), *bound, *s3_bound,
-                                         amqp_bound ? &*amqp_bound : nullptr));
-    run_until_signal(io, frontend, s3_server, amqp_server.get(), pool, options.io_threads);
+    if (listeners.frontend)
+        listeners.frontend->set_admin_hooks(admin_hooks(options, pool, listeners));
+    run_until_signal(io, listeners, pool, options.io_threads);
     // Flush, not spdlog::shutdown(): the listeners' destructors below still log.
     spdlog::default_logger()->flush();
 }

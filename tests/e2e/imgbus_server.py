@@ -52,10 +52,20 @@ class Server:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
+    def flag(self, name):
+        """The value of `name` in the extra arguments, or None."""
+        for index, arg in enumerate(self.extra_args):
+            if arg == name and index + 1 < len(self.extra_args):
+                return self.extra_args[index + 1]
+            if arg.startswith(name + "="):
+                return arg.partition("=")[2]
+        return None
+
     def start(self, timeout=20):
-        self.port = free_port()
-        args = [IMGBUS_BIN, "serve", "--http", f"127.0.0.1:{self.port}",
-                "--data-dir", self.data_dir, *self.extra_args]
+        args = [IMGBUS_BIN, "serve", "--data-dir", self.data_dir, *self.extra_args]
+        if self.flag("--http") is None:
+            self.port = free_port()
+            args += ["--http", f"127.0.0.1:{self.port}"]
         if not any(arg == "--s3" or arg.startswith("--s3=") for arg in self.extra_args):
             args += ["--s3", "127.0.0.1:0"]  # never the fixed default, which tests would share
         if not any(arg == "--amqp" or arg.startswith("--amqp=") for arg in self.extra_args):
@@ -67,6 +77,12 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"imgbus serve exited with {self.process.returncode}:\n"
                                      + self.log())
+            if self.flag("--http") == "off":
+                # No /healthz to poll: the roles line comes after every listener is up.
+                if "imgbus serve roles:" in self.log() and self._read_s3_endpoint():
+                    return self
+                time.sleep(0.1)
+                continue
             try:
                 status, _, _ = self.get("/healthz")
                 if status == 200 and self._read_s3_endpoint():
@@ -79,9 +95,9 @@ class Server:
     def _read_s3_endpoint(self):
         """Finds the S3 port in the log and the credentials in the data directory."""
         match = re.search(r"s3 listening on http://127\.0\.0\.1:(\d+)", self.log())
-        if not match:
+        if not match and self.flag("--s3") != "off":
             return False
-        self.s3_port = int(match.group(1))
+        self.s3_port = int(match.group(1)) if match else None
         credentials = os.path.join(self.data_dir, "credentials.json")
         if os.path.exists(credentials):
             with open(credentials) as file:
