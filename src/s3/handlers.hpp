@@ -20,7 +20,8 @@ struct HandlerContext {
     metrics::Metrics* metrics;
     const ServerOptions& options;
     MultipartStore& multipart;
-    // Runs the long copies of CopyObject and CompleteMultipartUpload off the I/O threads.
+    // Runs the commits (fsync) of uploads and the long copies of CopyObject and
+    // CompleteMultipartUpload off the I/O threads.
     boost::asio::thread_pool& blocking;
 
     // Counts one store request in imgbus_store_requests_total{op}.

@@ -5,10 +5,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <charconv>
 
 #include "handlers.hpp"
 #include "imgbus/s3/error.hpp"
+#include "imgbus/store/byte_range.hpp"
 #include "time_format.hpp"
 #include "xml.hpp"
 
@@ -18,76 +18,18 @@ namespace {
 constexpr std::string_view kMetaPrefix = "x-amz-meta-";
 constexpr std::size_t kMaxMetadataBytes = 2048;  // S3's limit on user metadata
 
-struct ByteRange {
-    std::uint64_t first = 0;
-    std::uint64_t length = 0;
-};
-
-std::optional<std::uint64_t> to_number(std::string_view text) {
-    std::uint64_t value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-        return std::nullopt;
-    }
-    return value;
-}
-
-// Parses "bytes=a-b", "bytes=a-" or "bytes=-n". A header S3 would ignore (wrong unit, several
-// ranges, bad syntax) gives nullopt and the whole object is sent; an unsatisfiable range is
-// InvalidRange.
-Result<std::optional<ByteRange>> parse_range(std::string_view header, std::uint64_t size) {
-    if (!header.starts_with("bytes=") || header.find(',') != std::string_view::npos) {
-        return std::optional<ByteRange>();
-    }
-    const auto spec = header.substr(6);
-    const auto dash = spec.find('-');
-    if (dash == std::string_view::npos) return std::optional<ByteRange>();
-    const auto first = to_number(spec.substr(0, dash));
-    const auto last = to_number(spec.substr(dash + 1));
-    auto invalid = [&] {
-        return make_error(Errc::invalid_range,
-                          fmt::format("the range '{}' is outside the object's {} bytes",
-                                      header.substr(0, 64), size));
-    };
-    if (!first && last) {  // suffix: the last n bytes
-        if (*last == 0 || size == 0) return invalid();
-        const auto length = std::min(*last, size);
-        return std::optional<ByteRange>(ByteRange{size - length, length});
-    }
-    if (!first || (!last && dash + 1 != spec.size()) || (last && *last < *first)) {
-        return std::optional<ByteRange>();
-    }
-    if (*first >= size) return invalid();
-    const auto end = last ? std::min(*last, size - 1) : size - 1;
-    return std::optional<ByteRange>(ByteRange{*first, end - *first + 1});
-}
-
-bool etag_matches(std::string_view header, const std::string& etag) {
-    for (std::size_t start = 0; start <= header.size();) {
-        auto comma = header.find(',', start);
-        if (comma == std::string_view::npos) comma = header.size();
-        auto item = header.substr(start, comma - start);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (item.starts_with("W/")) item.remove_prefix(2);
-        if (item == "*" || item == quote_etag(etag) || item == etag) return true;
-        start = comma + 1;
-    }
-    return false;
-}
-
 // The status a conditional GET or HEAD gets instead of the object (304 or 412), or 0.
 unsigned check_conditions(const HeaderList& headers, const store::ObjectInfo& info) {
     using std::chrono::floor;
     using std::chrono::seconds;
     const auto modified = floor<seconds>(info.last_modified);
     if (auto match = header_value(headers, "if-match"); !match.empty()) {
-        if (!etag_matches(match, info.etag)) return 412;
+        if (!store::etag_listed(match, info.etag)) return 412;
     } else if (auto since = parse_http_date(header_value(headers, "if-unmodified-since"))) {
         if (modified > *since) return 412;
     }
     if (auto none = header_value(headers, "if-none-match"); !none.empty()) {
-        if (etag_matches(none, info.etag)) return 304;
+        if (store::etag_listed(none, info.etag)) return 304;
     } else if (auto since = parse_http_date(header_value(headers, "if-modified-since"))) {
         if (modified <= *since) return 304;
     }
@@ -249,7 +191,9 @@ awaitable<Result<store::ObjectInfo>> receive_object(HandlerContext& context, Exc
             co_return written.error();
         }
     }
-    auto committed = writer.commit();
+    // The commit fsyncs the file and its folder: on the blocking pool, so that a slow disk does
+    // not stall the other connections of this I/O thread.
+    auto committed = co_await run_blocking(context, [&writer] { return writer.commit(); });
     if (committed) context.count_written(total);
     co_return committed;
 }
@@ -281,16 +225,22 @@ awaitable<void> get_object(HandlerContext& context, Exchange& exchange, bool hea
                        "at least one of the preconditions you specified did not "
                        "hold"));
     }
-    auto range = parse_range(header_value(exchange.headers, "range"), info.size);
-    if (!range) {
+    const auto range = store::resolve_range(header_value(exchange.headers, "range"), info.size);
+    using Kind = store::RangeRequest::Kind;
+    if (range.kind == Kind::unsatisfiable) {
         const HeaderList range_headers{{"content-range", fmt::format("bytes */{}", info.size)}};
-        co_return co_await exchange.send_error(range.error(), range_headers);
+        co_return co_await exchange.send_error(
+            make_error(
+                Errc::invalid_range,
+                fmt::format("the range '{}' is outside the object's {} bytes",
+                            header_value(exchange.headers, "range").substr(0, 64), info.size)),
+            range_headers);
     }
     apply_response_overrides(exchange.query, headers);
     unsigned status = 200;
-    ByteRange bytes{0, info.size};
-    if (*range) {
-        bytes = **range;
+    store::ByteRange bytes{0, info.size};
+    if (range.kind == Kind::partial) {
+        bytes = range.bytes;
         status = 206;
         headers.emplace_back(
             "content-range",
