@@ -8,6 +8,7 @@
 #include "context.hpp"
 #include "imgbus/imaging/codec.hpp"
 #include "imgbus/log.hpp"
+#include "object_reply.hpp"
 #include "upload.hpp"
 
 namespace imgbus::http {
@@ -252,18 +253,6 @@ Response unknown_job(const std::string& id) {
         "job '" + id.substr(0, 64) + "' does not exist; job ids come from POST /api/jobs");
 }
 
-Response object_response(FrontendContext& context, const worker::ObjectRef& ref,
-                         std::string_view fallback_type) {
-    auto object = context.store.get_object(ref.bucket, ref.key);
-    if (!object) return store_error_response(object.error(), "reading " + ref.key);
-    std::string content_type =
-        object->info.content_type.empty() ? std::string(fallback_type) : object->info.content_type;
-    auto response = make_response(Status::ok, std::string(object->data.begin(), object->data.end()),
-                                  content_type);
-    response.set(beast_http::field::cache_control, "private, max-age=3600");
-    return response;
-}
-
 Response get_job(FrontendContext& context, const PathParams& params) {
     auto job = is_id(params.at("id")) ? context.tracker->find(params.at("id")) : std::nullopt;
     if (!job) return unknown_job(params.at("id"));
@@ -301,7 +290,7 @@ Response list_jobs(FrontendContext& context, const Request& request) {
     return json_response(Status::ok, {{"count", jobs.size()}, {"jobs", std::move(jobs)}});
 }
 
-Response get_result(FrontendContext& context, const PathParams& params) {
+Reply get_result(FrontendContext& context, const Request& request, const PathParams& params) {
     auto job = is_id(params.at("id")) ? context.tracker->find(params.at("id")) : std::nullopt;
     if (!job) return unknown_job(params.at("id"));
     if (job->status != worker::JobStatus::done) {
@@ -310,10 +299,11 @@ Response get_result(FrontendContext& context, const PathParams& params) {
                                   std::string(worker::to_string(job->status)) +
                                   "; its result exists once the status is done");
     }
-    return object_response(context, job->message.output, job->input.content_type);
+    return object_reply(context.store, request, job->message.output, job->input.content_type);
 }
 
-Response get_batch(FrontendContext& context, const PathParams& params, bool input_only) {
+Reply get_batch(FrontendContext& context, const Request& request, const PathParams& params,
+                bool input_only) {
     const auto& id = params.at("id");
     auto jobs = is_id(id) ? context.tracker->batch(id) : std::vector<JobRecord>{};
     if (jobs.empty()) {
@@ -322,7 +312,7 @@ Response get_batch(FrontendContext& context, const PathParams& params, bool inpu
             "batch '" + id.substr(0, 64) + "' does not exist; batch ids come from POST /api/jobs");
     }
     const auto& input = jobs.front().input;
-    if (input_only) return object_response(context, input.object, input.content_type);
+    if (input_only) return object_reply(context.store, request, input.object, input.content_type);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& job : jobs) list.push_back(job_json(job));
     return json_response(Status::ok, {{"batch", id},
@@ -355,16 +345,16 @@ void add_jobs_routes(Router& router, FrontendContext& context) {
         return get_job(context, params);
     });
     router.add(verb::get, "/api/jobs/{id}/result",
-               [&context](const Request&, const PathParams& params) {
-                   return get_result(context, params);
+               [&context](const Request& request, const PathParams& params) {
+                   return get_result(context, request, params);
                });
     router.add(verb::get, "/api/batches/{id}",
-               [&context](const Request&, const PathParams& params) {
-                   return get_batch(context, params, false);
+               [&context](const Request& request, const PathParams& params) {
+                   return get_batch(context, request, params, false);
                });
     router.add(verb::get, "/api/batches/{id}/input",
-               [&context](const Request&, const PathParams& params) {
-                   return get_batch(context, params, true);
+               [&context](const Request& request, const PathParams& params) {
+                   return get_batch(context, request, params, true);
                });
 }
 

@@ -4,17 +4,38 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "imgbus/result.hpp"
+#include "imgbus/store/object_store.hpp"
 
 namespace imgbus::http {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 using Status = boost::beast::http::status;
+
+// A response body that the session copies from the store to the socket in bounded pieces after
+// the header, so that a large object never sits in memory and a slow reader holds one piece.
+struct StreamedBody {
+    std::shared_ptr<store::ObjectReader> reader;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+// What a handler returns: a whole response, or a header whose body is streamed. With `body`,
+// response carries the headers and its own body stays empty.
+struct Reply {
+    Reply() = default;
+    Reply(Response whole) : response(std::move(whole)) {}  // NOLINT: implicit on purpose
+    Response response;
+    std::optional<StreamedBody> body;
+};
 
 // Serializes JSON for a response; invalid UTF-8 from a client (a filename, say) becomes U+FFFD
 // instead of throwing.

@@ -82,7 +82,7 @@ Router::Match Router::match(beast_http::verb method, std::string_view path) cons
     return result;
 }
 
-Response Router::dispatch(const Request& request, const Match& match) const {
+Reply Router::dispatch(const Request& request, const Match& match) const {
     if (match.status == Status::method_not_allowed) {
         auto response =
             error_response(Status::method_not_allowed, "method_not_allowed",

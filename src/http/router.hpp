@@ -18,7 +18,7 @@ using PathParams = std::map<std::string, std::string>;
 // Decoded query parameters; a repeated name keeps its last value.
 using QueryParams = std::map<std::string, std::string>;
 
-using Handler = std::function<Response(const Request&, const PathParams&)>;
+using Handler = std::function<Reply(const Request&, const PathParams&)>;
 
 // Maps a method and a path to a handler. Patterns are literal segments and `{name}` segments,
 // such as /api/jobs/{id}/result. A `{name}` segment matches one non-empty path segment.
@@ -40,7 +40,7 @@ class Router {
     Match match(boost::beast::http::verb method, std::string_view path) const;
 
     // Runs the matched handler, or returns the 404/405 JSON error.
-    Response dispatch(const Request& request, const Match& match) const;
+    Reply dispatch(const Request& request, const Match& match) const;
 
   private:
     struct Route {

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // The Frontend: acceptor, HTTP sessions and shutdown. Each connection runs as a coroutine on its
-// own strand; the handlers run on that strand and return a whole response.
+// own strand. GET and HEAD handlers run on that strand; the others, which write to the store,
+// run on the blocking pool. A handler returns a whole response or one whose body is streamed.
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -16,12 +18,14 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "blocking.hpp"
 #include "context.hpp"
 #include "events_api.hpp"
 #include "imgbus/http/frontend.hpp"
 #include "imgbus/log.hpp"
 #include "job_retention.hpp"
 #include "management.hpp"
+#include "session_io.hpp"
 
 namespace imgbus::http {
 namespace {
@@ -36,6 +40,9 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint64_t kMultipartSlackBytes = 256 * 1024;
 constexpr std::uint32_t kHeaderLimitBytes = 16 * 1024;
 constexpr auto kWriteTimeout = std::chrono::seconds(60);
+// Threads that run the handlers which write to the store (uploads, admin actions) and the job
+// events, whose record writes fsync. Four, so that fsyncs of concurrent uploads overlap.
+constexpr int kBlockingThreads = 4;
 
 // A parse error of Beast's, as opposed to the peer leaving or a timeout.
 bool is_malformed(const boost::system::error_code& error) {
@@ -85,7 +92,12 @@ class Server : public std::enable_shared_from_this<Server> {
     asio::awaitable<void> run_session(tcp::socket socket, std::uint64_t id);
     asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                     std::uint64_t id);
-    Response handle(const Request& request, const Router::Match& match, std::uint64_t id);
+    Reply handle(const Request& request, const Router::Match& match, std::uint64_t id);
+    asio::awaitable<Reply> run_handler(const Request& request, const Router::Match& match,
+                                       std::uint64_t id);
+    asio::awaitable<boost::system::error_code> read_body(
+        beast::tcp_stream& stream, beast::flat_buffer& buffer,
+        beast_http::request_parser<beast_http::string_body>& parser);
     asio::awaitable<void> write_error(beast::tcp_stream& stream, Status status,
                                       std::string_view code, std::string message);
     void record(std::string_view route, std::string_view method, unsigned status, double seconds);
@@ -93,6 +105,7 @@ class Server : public std::enable_shared_from_this<Server> {
     void forget(std::uint64_t id);
 
     FrontendContext context_;
+    asio::thread_pool blocking_{kBlockingThreads};
     Router router_;
     tcp::acceptor acceptor_;
     std::atomic<bool> stopped_{false};
@@ -118,7 +131,8 @@ Result<void> Server::prepare_services() {
     context_.retention =
         std::make_shared<RetentionSweeper>(context_.io, context_.tracker, options.job_retention);
     context_.retention->start();
-    return context_.tracker->start_consuming(context_.io.get_executor());
+    // Finished jobs write their records (an fsync each): on the blocking pool, in order.
+    return context_.tracker->start_consuming(asio::make_strand(blocking_));
 }
 
 Result<tcp::endpoint> Server::start() {
@@ -246,15 +260,7 @@ asio::awaitable<bool> Server::serve_one(beast::tcp_stream& stream, beast::flat_b
         if (continue_error) co_return false;
     }
 
-    // The read timeout limits the silence between two pieces of the body, not the whole upload,
-    // so that a large upload over a slow link still arrives.
-    boost::system::error_code body_error;
-    while (!body_error && !parser.is_done()) {
-        stream.expires_after(context_.options.read_timeout);
-        auto [read_error, read_bytes] =
-            co_await beast_http::async_read_some(stream, buffer, parser, kNoThrow);
-        body_error = read_error;
-    }
+    auto body_error = co_await read_body(stream, buffer, parser);
     if (body_error == beast_http::error::body_limit) {
         co_await write_error(stream, Status::payload_too_large, "payload_too_large",
                              "request body exceeds the upload limit of " +
@@ -295,20 +301,29 @@ asio::awaitable<bool> Server::serve_one(beast::tcp_stream& stream, beast::flat_b
         co_return false;
     }
 
-    auto response = handle(request, match, id);
+    auto reply = co_await run_handler(request, match, id);
+    auto& response = reply.response;
     bool keep_alive = request.keep_alive() && !stopped_;
     response.keep_alive(keep_alive);
-    if (request.method() == beast_http::verb::head) {
-        auto size = response.body().size();
-        response.body().clear();
-        response.content_length(size);
+    const bool head = request.method() == beast_http::verb::head;
+    const auto status = static_cast<unsigned>(response.result_int());
+    boost::system::error_code write_error;
+    if (reply.body) {
+        write_error = co_await write_streamed(stream, reply, head, kWriteTimeout);
+    } else {
+        if (head) {
+            auto size = response.body().size();
+            response.body().clear();
+            response.content_length(size);
+        }
+        stream.expires_after(kWriteTimeout);
+        auto [error, written] = co_await beast_http::async_write(stream, response, kNoThrow);
+        write_error = error;
     }
-    stream.expires_after(kWriteTimeout);
-    auto [write_error, written] = co_await beast_http::async_write(stream, response, kNoThrow);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    record(match.pattern.empty() ? "unmatched" : match.pattern, request.method_string(),
-           response.result_int(), seconds);
+    record(match.pattern.empty() ? "unmatched" : match.pattern, request.method_string(), status,
+           seconds);
     if (write_error) {
         log->debug("conn {}: writing the response failed: {}", id, write_error.message());
         co_return false;
@@ -316,24 +331,57 @@ asio::awaitable<bool> Server::serve_one(beast::tcp_stream& stream, beast::flat_b
     co_return keep_alive;
 }
 
-Response Server::handle(const Request& request, const Router::Match& match, std::uint64_t id) {
+// The body of a request with a Content-Length goes straight into the request (read_body_direct);
+// a chunked one goes through the parser. The read timeout limits the silence between two pieces
+// of the body, not the whole upload, so that a large upload over a slow link still arrives.
+asio::awaitable<boost::system::error_code> Server::read_body(
+    beast::tcp_stream& stream, beast::flat_buffer& buffer,
+    beast_http::request_parser<beast_http::string_body>& parser) {
+    auto length = parser.content_length();
+    if (length && !parser.is_done()) {
+        auto error = co_await read_body_direct(stream, buffer, parser.get().body(), *length,
+                                               context_.options.read_timeout);
+        co_return error;
+    }
+    boost::system::error_code body_error;
+    while (!body_error && !parser.is_done()) {
+        stream.expires_after(context_.options.read_timeout);
+        auto [read_error, read_bytes] =
+            co_await beast_http::async_read_some(stream, buffer, parser, kNoThrow);
+        body_error = read_error;
+    }
+    co_return body_error;
+}
+
+// Handlers that change state (every method but GET and HEAD) write to the store and fsync, so
+// they run on the blocking pool; reads run on the session's own strand.
+asio::awaitable<Reply> Server::run_handler(const Request& request, const Router::Match& match,
+                                           std::uint64_t id) {
+    const auto method = request.method();
+    if (method == beast_http::verb::get || method == beast_http::verb::head) {
+        co_return handle(request, match, id);
+    }
+    co_return co_await run_blocking(blocking_, [&] { return handle(request, match, id); });
+}
+
+Reply Server::handle(const Request& request, const Router::Match& match, std::uint64_t id) {
     auto log = module_logger("http");
-    Response response;
+    Reply reply;
     try {
-        response = router_.dispatch(request, match);
+        reply = router_.dispatch(request, match);
     } catch (const std::exception& e) {
         log->error("conn {}: {} {} failed: {}", id, request.method_string(), request.target(),
                    e.what());
-        response = error_response(Status::internal_server_error, "internal_error",
-                                  "the server failed while handling this request; see its log");
+        reply = error_response(Status::internal_server_error, "internal_error",
+                               "the server failed while handling this request; see its log");
     }
-    auto status = response.result_int();
+    auto status = reply.response.result_int();
     if (status >= 500) {
         log->warn("conn {}: {} {} -> {}", id, request.method_string(), request.target(), status);
     } else {
         log->debug("conn {}: {} {} -> {}", id, request.method_string(), request.target(), status);
     }
-    return response;
+    return reply;
 }
 
 asio::awaitable<void> Server::write_error(beast::tcp_stream& stream, Status status,

@@ -38,7 +38,7 @@ TEST_CASE("router matches patterns and params", "[http][router]") {
     CHECK(wrong.allow == "POST");
 
     imgbus::http::Request request{verb::delete_, "/api/jobs", 11};
-    auto response = router.dispatch(request, wrong);
+    auto response = router.dispatch(request, wrong).response;
     CHECK(response.result() == Status::method_not_allowed);
     CHECK(response.body().find("\"error\":\"method_not_allowed\"") != std::string::npos);
 }
