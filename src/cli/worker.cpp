@@ -63,7 +63,9 @@ void add_worker_flags(CLI::App& command, WorkerFlags& flags) {
         ->envname("IMGBUS_CREDENTIALS_FILE");
     command.add_option("--workers", flags.workers, "jobs processed at once (consumer threads)")
         ->envname("IMGBUS_WORKERS")
-        ->check(CLI::Range(1, 256))
+        // 0 passes here and is rejected in run_worker: CLI11 2.1 checks the variables of every
+        // command, and IMGBUS_WORKERS=0 is valid for `imgbus serve`.
+        ->check(CLI::Range(0, 256))
         ->capture_default_str();
     command.add_option("--prefetch", flags.prefetch, "unacknowledged jobs each worker may hold")
         ->envname("IMGBUS_PREFETCH")
@@ -152,6 +154,9 @@ bool start_pool(worker::WorkerPool& pool, amqp::RemoteBroker& broker,
 void run_worker(const WorkerFlags& flags) {
     setup_logging(flags.log_level);
     auto log = module_logger("cli");
+    if (flags.workers < 1) {
+        fail("--workers 0 (or IMGBUS_WORKERS=0) leaves imgbus worker nothing to do; give 1 to 256");
+    }
     const auto metrics_endpoint = parse_endpoint(flags.metrics_address);
     if (!metrics_endpoint) fail(metrics_endpoint.error().message);
     const auto credentials = store_credentials(flags);

@@ -85,10 +85,8 @@ def check_rejections():
     output = rejected(["--http", "off", "--s3", "off", "--amqp", "off", "--workers", "0"])
     for flag in ("--http off", "--s3 off", "--amqp off", "--workers"):
         assert flag in output, f"the rejection does not name {flag}:\n{output}"
-    # --workers as a flag: IMGBUS_WORKERS=0 is rejected by the range of `imgbus worker`, whose
-    # variables CLI11 2.1 reads even when another command runs.
-    output = rejected(["--workers", "0"], {"IMGBUS_HTTP": "off", "IMGBUS_S3": "off",
-                                          "IMGBUS_AMQP": "off"})
+    output = rejected([], {"IMGBUS_HTTP": "off", "IMGBUS_S3": "off", "IMGBUS_AMQP": "off",
+                           "IMGBUS_WORKERS": "0"})
     assert "nothing to run" in output, f"variables set to off were not rejected:\n{output}"
     output = rejected(["--http", "127.0.0.1:0", "--s3", "127.0.0.1:0", "--amqp", "off",
                       "--workers", "0"])
@@ -97,6 +95,16 @@ def check_rejections():
     output = rejected(["--http", "127.0.0.1:0", "--s3", "of", "--amqp", "127.0.0.1:0"])
     assert "'of'" in output, f"a mistyped off was not named:\n{output}"
     assert "or off" in output, f"the message does not offer off:\n{output}"
+
+
+def check_worker_needs_workers():
+    """`imgbus worker` still rejects 0 workers, which `imgbus serve` accepts."""
+    result = subprocess.run([IMGBUS_BIN, "worker", "--broker", "amqp://127.0.0.1:1/%2F",
+                             "--store", "http://127.0.0.1:1", "--workers", "0"],
+                            capture_output=True, timeout=20)
+    output = (result.stdout + result.stderr).decode(errors="replace")
+    assert result.returncode != 0, f"imgbus worker started with 0 workers:\n{output}"
+    assert "--workers 0" in output, f"the message does not name --workers 0:\n{output}"
 
 
 def check_metrics_without_http():
@@ -118,6 +126,7 @@ def main():
     imgbus_server.require_environment()
     checks = Checks()
     checks.run("impossible role combinations rejected", check_rejections)
+    checks.run("imgbus worker rejects 0 workers", check_worker_needs_workers)
     checks.run("--http off with workers serves /metrics on --metrics-addr",
                check_metrics_without_http)
     store_broker, frontend, worker = start_topology()
