@@ -118,12 +118,13 @@ Result<void> RemoteBrokerImpl::connect() {
         conn_, url_.vhost.c_str(), 0, kFrameMaxBytes, static_cast<int>(options_.heartbeat.count()),
         &properties, AMQP_SASL_METHOD_PLAIN, url_.username.c_str(), url_.password.c_str());
     if (login.reply_type != AMQP_RESPONSE_NORMAL) {
+        // The reply text lives in the connection's memory: copy it before destroying it.
+        std::string message = "login as " + url_.username + " to vhost " + url_.vhost +
+                              " failed: " + describe_reply(login) +
+                              "; check the user, password and vhost";
         amqp_destroy_connection(conn_);
         conn_ = nullptr;
-        return broker::make_error(broker::Errc::unavailable,
-                                  "login as " + url_.username + " to vhost " + url_.vhost +
-                                      " failed: " + describe_reply(login) +
-                                      "; check the user, password and vhost");
+        return broker::make_error(broker::Errc::unavailable, std::move(message));
     }
     ++generation_;
     deliveries_.clear();
@@ -220,11 +221,14 @@ void RemoteBrokerImpl::handle_frame(const amqp_frame_t& frame) {
             handle_channel_close(channel, *static_cast<const amqp_channel_close_t*>(decoded));
             return;
         case AMQP_CONNECTION_CLOSE_METHOD: {
+            // Copy the reason first: drop_connection() frees the memory the frame points into.
             const auto* close = static_cast<const amqp_connection_close_t*>(decoded);
+            const std::string reason =
+                "the broker closed the connection: " + std::to_string(close->reply_code) + " " +
+                to_string(close->reply_text);
             amqp_connection_close_ok_t ok{};
             amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-            drop_connection("the broker closed the connection: " +
-                            std::to_string(close->reply_code) + " " + to_string(close->reply_text));
+            drop_connection(reason);
             return;
         }
         case AMQP_CONNECTION_BLOCKED_METHOD:
