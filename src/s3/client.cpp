@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 // The S3 client: ObjectStore over HTTP with libcurl, which signs each request (CURLOPT_AWS_SIGV4).
+// libcurl is loaded on first use (curl_library.hpp), so its calls go through the table curl_.
 #include "imgbus/s3/client.hpp"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <cstring>
-#include <mutex>
 
 #include "crypto.hpp"
+#include "curl_library.hpp"
 #include "sigv4.hpp"
 #include "time_format.hpp"
 #include "uri.hpp"
@@ -83,8 +83,10 @@ Error store_error(Errc errc, std::string message) {
 
 class S3Store final : public store::ObjectStore {
   public:
-    S3Store(std::string endpoint, Credentials credentials, ClientOptions options)
-        : endpoint_(std::move(endpoint)),
+    S3Store(const CurlLibrary& curl, std::string endpoint, Credentials credentials,
+            ClientOptions options)
+        : curl_(curl),
+          endpoint_(std::move(endpoint)),
           credentials_(std::move(credentials)),
           options_(std::move(options)) {}
 
@@ -288,13 +290,14 @@ class S3Store final : public store::ObjectStore {
 
     Result<HttpResponse> send(const HttpRequest& request);
 
+    const CurlLibrary& curl_;
     std::string endpoint_;
     Credentials credentials_;
     ClientOptions options_;
 };
 
 Result<HttpResponse> S3Store::send(const HttpRequest& request) {
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+    std::unique_ptr<CURL, decltype(curl_.easy_cleanup)> curl(curl_.easy_init(), curl_.easy_cleanup);
     if (!curl) return store_error(Errc::io_error, "curl_easy_init failed");
     CURL* handle = curl.get();
     HttpResponse response;
@@ -305,61 +308,62 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
     const std::string userpwd = credentials_.access_key + ":" + credentials_.secret_key;
 
     curl_slist* headers = nullptr;
-    for (const auto& header : request.headers) headers = curl_slist_append(headers, header.c_str());
+    for (const auto& header : request.headers)
+        headers = curl_.slist_append(headers, header.c_str());
     const std::string payload_hash =
         request.body.empty()
             ? std::string(sigv4::kEmptySha256)
             : sha256_hex({reinterpret_cast<const char*>(request.body.data()), request.body.size()});
-    headers = curl_slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
+    headers = curl_.slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
     // libcurl 7.88 signs an Expect header even when it then leaves it out (empty uploads), and a
     // signed header missing from the request fails verification. So uploads send it explicitly.
     if (!request.body.empty()) {
-        headers = curl_slist_append(headers, "Expect: 100-continue");
+        headers = curl_.slist_append(headers, "Expect: 100-continue");
     }
     // An empty PUT goes out as a custom request without a body, for which libcurl sends no
     // Content-Length. S3 servers (AWS, MinIO, imgbus) reject a PUT without one with 411.
     if (request.method == "PUT" && request.body.empty()) {
-        headers = curl_slist_append(headers, "Content-Length: 0");
+        headers = curl_.slist_append(headers, "Content-Length: 0");
     }
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
-                                                                            &curl_slist_free_all);
+    std::unique_ptr<curl_slist, decltype(curl_.slist_free_all)> header_list(headers,
+                                                                            curl_.slist_free_all);
 
-    curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(handle, CURLOPT_AWS_SIGV4, provider.c_str());
-    curl_easy_setopt(handle, CURLOPT_USERPWD, userpwd.c_str());
-    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT,
-                     static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(handle, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
-    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response);
-    curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(handle, CURLOPT_HEADERDATA, &response);
-    curl_easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE,
-                     static_cast<curl_off_t>(options_.max_object_bytes));
+    curl_.easy_setopt(handle, CURLOPT_URL, url.c_str());
+    curl_.easy_setopt(handle, CURLOPT_AWS_SIGV4, provider.c_str());
+    curl_.easy_setopt(handle, CURLOPT_USERPWD, userpwd.c_str());
+    curl_.easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+    curl_.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_.easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT,
+                      static_cast<long>(options_.connect_timeout.count()));
+    curl_.easy_setopt(handle, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
+    curl_.easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
+    curl_.easy_setopt(handle, CURLOPT_WRITEDATA, &response);
+    curl_.easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header);
+    curl_.easy_setopt(handle, CURLOPT_HEADERDATA, &response);
+    curl_.easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE,
+                      static_cast<curl_off_t>(options_.max_object_bytes));
     if (request.method == "HEAD") {
-        curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
+        curl_.easy_setopt(handle, CURLOPT_NOBODY, 1L);
     } else if (request.method == "PUT" && request.body.empty()) {
-        curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, "PUT");
+        curl_.easy_setopt(handle, CURLOPT_CUSTOMREQUEST, "PUT");
     } else if (request.method == "PUT") {
-        curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(handle, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(handle, CURLOPT_READDATA, &cursor);
-        curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE,
-                         static_cast<curl_off_t>(request.body.size()));
+        curl_.easy_setopt(handle, CURLOPT_UPLOAD, 1L);
+        curl_.easy_setopt(handle, CURLOPT_READFUNCTION, on_read);
+        curl_.easy_setopt(handle, CURLOPT_READDATA, &cursor);
+        curl_.easy_setopt(handle, CURLOPT_INFILESIZE_LARGE,
+                          static_cast<curl_off_t>(request.body.size()));
     } else if (request.method != "GET") {
-        curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+        curl_.easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
-    const CURLcode code = curl_easy_perform(handle);
+    const CURLcode code = curl_.easy_perform(handle);
     if (code != CURLE_OK) {
         return store_error(Errc::io_error,
                            fmt::format("S3 {} {} failed: {}; check --store and "
                                        "that the S3 server is running",
-                                       request.method, url, curl_easy_strerror(code)));
+                                       request.method, url, curl_.easy_strerror(code)));
     }
-    curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);
+    curl_.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);
     return response;
 }
 
@@ -368,8 +372,6 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
 Result<std::unique_ptr<store::ObjectStore>> open_s3_store(const std::string& url,
                                                           const Credentials& credentials,
                                                           ClientOptions options) {
-    static std::once_flag curl_initialised;
-    std::call_once(curl_initialised, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     std::string endpoint = url;
     if (const auto question = endpoint.find('?'); question != std::string::npos) {
         const auto params = parse_query(endpoint.substr(question + 1));
@@ -392,8 +394,10 @@ Result<std::unique_ptr<store::ObjectStore>> open_s3_store(const std::string& url
         return store_error(Errc::io_error,
                            "an external S3 store needs --access-key and --secret-key");
     }
+    auto curl = load_curl();
+    if (!curl) return curl.error();
     return std::unique_ptr<store::ObjectStore>(
-        new S3Store(std::move(endpoint), credentials, std::move(options)));
+        new S3Store(**curl, std::move(endpoint), credentials, std::move(options)));
 }
 
 }  // namespace imgbus::s3
