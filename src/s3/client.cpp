@@ -333,6 +333,9 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
     curl_.easy_setopt(handle, CURLOPT_USERPWD, userpwd.c_str());
     curl_.easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
     curl_.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    // Send the key exactly as given: libcurl would otherwise resolve "." and ".." segments, so a
+    // key such as "a/../../other-bucket/x" would reach another bucket instead of being refused.
+    curl_.easy_setopt(handle, CURLOPT_PATH_AS_IS, 1L);
     curl_.easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT,
                       static_cast<long>(options_.connect_timeout.count()));
