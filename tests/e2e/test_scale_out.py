@@ -93,10 +93,11 @@ def kill_mid_job(worker):
 
 
 def reference_pixels():
-    """Return the pixels of the expected result: `imgbus process` of test.jpg."""
+    """Return the pixels of the expected result: `imgbus process` of test.jpg on the whole-image
+    path, the one that jobs of more than one pass take."""
     with tempfile.TemporaryDirectory() as folder:
         target = os.path.join(folder, "gray.jpg")
-        result = subprocess.run([imgbus_server.IMGBUS_BIN, "process",
+        result = subprocess.run([imgbus_server.IMGBUS_BIN, "process", "--path", "whole-image",
                                  os.path.join(imgbus_server.TEST_DATA, "test.jpg"), target],
                                 capture_output=True, timeout=60)
         assert result.returncode == 0, result.stderr.decode(errors="replace")
