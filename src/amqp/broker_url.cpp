@@ -86,6 +86,12 @@ Result<void> parse_host_port(std::string_view authority, BrokerUrl& url) {
     if (host.empty()) return bad_url("no host");
     url.host = std::string(host);
     if (port.empty()) return {};
+    // Only an all-digit port is echoed: other text there may be a password that lost its '@'.
+    if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return bad_url(
+            "the text after the host's last ':' is not a port number in 1..65535 (if it is a "
+            "password, end the user and password with '@')");
+    }
     unsigned value = 0;
     const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (error != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
@@ -107,6 +113,14 @@ Result<BrokerUrl> parse_broker_url(std::string_view text) {
     auto rest = text.substr(kScheme.size());
     BrokerUrl url;
 
+    // The user and password end at the last '@', so that a raw '/' or '@' in a password (the
+    // generated secrets hold '/' and '+') stays in it; the host part ends at the next '/'.
+    std::string_view userinfo;
+    const auto at = rest.rfind('@');
+    if (at != std::string_view::npos) {
+        userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+    }
     const auto slash = rest.find('/');
     auto authority = rest.substr(0, slash);
     if (slash != std::string_view::npos) {
@@ -118,11 +132,8 @@ Result<BrokerUrl> parse_broker_url(std::string_view text) {
         if (!vhost) return bad_url("a bad percent escape in the vhost");
         url.vhost = vhost->empty() ? "/" : std::move(*vhost);
     }
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-        if (auto parsed = parse_credentials(authority.substr(0, at), url); !parsed) {
-            return parsed.error();
-        }
-        authority = authority.substr(at + 1);
+    if (at != std::string_view::npos) {
+        if (auto parsed = parse_credentials(userinfo, url); !parsed) return parsed.error();
     }
     if (auto parsed = parse_host_port(authority, url); !parsed) return parsed.error();
     return url;
