@@ -375,6 +375,13 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
 Result<std::unique_ptr<store::ObjectStore>> open_s3_store(const std::string& url,
                                                           const Credentials& credentials,
                                                           ClientOptions options) {
+    // A user and password in the URL would be logged with it; the message must not echo them.
+    if (url.find('@') != std::string::npos) {
+        return store_error(Errc::io_error,
+                           "the store URL holds a user or password (text before '@'); write "
+                           "http://HOST:PORT and pass the key pair with --access-key and "
+                           "--secret-key or IMGBUS_ACCESS_KEY and IMGBUS_SECRET_KEY");
+    }
     std::string endpoint = url;
     if (const auto question = endpoint.find('?'); question != std::string::npos) {
         const auto params = parse_query(endpoint.substr(question + 1));
