@@ -31,6 +31,18 @@ std::optional<broker::Delivery> DeliveryChannel::pop() {
     return delivery;
 }
 
+std::optional<broker::Delivery> DeliveryChannel::pop(std::chrono::milliseconds idle,
+                                                     const std::function<void()>& on_idle) {
+    {
+        std::unique_lock lock{mutex_};
+        if (!ready_.wait_for(lock, idle, [this] { return closed_ || !deliveries_.empty(); })) {
+            lock.unlock();
+            on_idle();
+        }
+    }
+    return pop();
+}
+
 void DeliveryChannel::close() {
     {
         std::lock_guard lock{mutex_};

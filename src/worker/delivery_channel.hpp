@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -25,6 +27,10 @@ class DeliveryChannel {
     PushResult push(broker::Delivery delivery);
     // Waits for the next delivery; returns nothing once the channel is closed.
     std::optional<broker::Delivery> pop();
+    // The same, but when no delivery arrives within `idle`, calls on_idle() once, without the
+    // lock held, and then goes on waiting.
+    std::optional<broker::Delivery> pop(std::chrono::milliseconds idle,
+                                        const std::function<void()>& on_idle);
     void close();
     std::size_t size() const;
 
