@@ -259,24 +259,15 @@ void declare_queues(broker::Broker& broker, const ServeOptions& options) {
     }
 }
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void note_interrupt(int) { g_interrupted = true; }
-
-// The external broker of --broker, once its first connection is up. SIGINT or SIGTERM while
-// waiting ends the command.
+// The external broker of --broker. It connects in the background: the listeners start at once,
+// /readyz and uploads answer 503 until the connection is up, and the queues and consumers noted
+// meanwhile are set up when it comes up.
 std::unique_ptr<broker::Broker> open_external_broker(const ServeOptions& options,
                                                      const s3::Credentials& credentials,
                                                      metrics::Metrics& metrics) {
     auto opened = open_remote_broker(options.broker_url, credentials, metrics);
     if (!opened) fail(opened.error().message);
-    auto log = module_logger("cli");
-    log->info("using the external broker at {}", (*opened)->describe());
-    auto previous_int = std::signal(SIGINT, note_interrupt);
-    auto previous_term = std::signal(SIGTERM, note_interrupt);
-    const bool up = wait_for_broker(**opened, [] { return g_interrupted.load(); });
-    std::signal(SIGINT, previous_int);
-    std::signal(SIGTERM, previous_term);
-    if (!up) fail("interrupted while waiting for the broker");
+    module_logger("cli")->info("using the external broker at {}", (*opened)->describe());
     return std::move(*opened);
 }
 

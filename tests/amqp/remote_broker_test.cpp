@@ -199,3 +199,33 @@ TEST_CASE("remote broker reconnects and consumes again", "[amqp]") {
     REQUIRE(eventually([&] { return received.size() == 3; }));
     CHECK(received.at(2).message.body == "after");
 }
+
+TEST_CASE("queues and consumers noted before the first connection are set up on it", "[amqp]") {
+    Listener listener;
+    listener.stop();  // the port stays known; nothing listens until start()
+    amqp::BrokerUrl url{
+        .host = "127.0.0.1", .port = listener.port, .username = "u", .password = "p"};
+    amqp::ClientOptions options;
+    options.backoff = {20ms, 100ms};
+    auto opened = amqp::open_remote_broker(url, options);
+    if (!opened && opened.error().code == broker::Errc::not_supported) return;
+    REQUIRE(opened.ok());
+    auto& client = **opened;
+    CHECK_FALSE(client.connected());
+    REQUIRE(client.declare_queue("t.first", small_queue()).ok());
+    // A later declare of the same queue while disconnected does not replace its options.
+    REQUIRE(client.declare_queue("t.first", {}).ok());
+    Received received;
+    REQUIRE(client.consume("t.first", 1, received.handler()).ok());
+    CHECK_FALSE(client.publish("t.first", message("early")).ok());
+
+    listener.start();
+    REQUIRE(client.wait_connected(10s));
+    auto stats = listener.broker->queue_stats("t.first");
+    REQUIRE(stats.ok());
+    CHECK(stats->max_length_messages == 100);
+    CHECK(stats->consumers == 1);
+    REQUIRE(client.publish("t.first", message("late")).ok());
+    REQUIRE(eventually([&] { return received.size() == 1; }));
+    CHECK(received.at(0).message.body == "late");
+}

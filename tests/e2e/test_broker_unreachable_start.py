@@ -2,7 +2,9 @@
 """`imgbus worker` and `imgbus serve --broker` start while the broker refuses them or is down.
 
 A refused login must be logged as the broker's readable reason (403 ACCESS_REFUSED ...), with no
-bytes from freed memory in the log.
+bytes from freed memory in the log. A serve whose broker is down must still open its HTTP listener
+(/healthz 200, /readyz and uploads 503 with Retry-After), and a worker its /healthz (503); once an
+`imgbus serve` listens on that AMQP port, the queues are declared and an upload is processed.
 """
 import os
 import re
@@ -10,8 +12,8 @@ import subprocess
 import tempfile
 
 import imgbus_server
-from imgbus_server import IMGBUS_BIN, Checks, Server
-from worker_harness import amqp_port_of, wait_until
+from imgbus_server import IMGBUS_BIN, Checks, Server, free_port
+from worker_harness import Worker, amqp_port_of, check_gray_results, wait_until
 
 
 def read_bytes(path):
@@ -55,10 +57,49 @@ def check_refused_login_logged():
         broker.cleanup()
 
 
+def status_of(server, path):
+    return server.get(path)[0]
+
+
+def check_start_while_broker_down():
+    port = free_port()  # nothing listens here until the broker serve starts
+    url = f"amqp://127.0.0.1:{port}/%2F"
+    frontend = Server("--workers", "0", "--broker", url, "--amqp", "off").start()
+    worker = broker = None
+    try:
+        assert status_of(frontend, "/healthz") == 200
+        assert status_of(frontend, "/readyz") == 503, "/readyz is not 503 without the broker"
+        source = os.path.join(imgbus_server.TEST_DATA, "test.jpg")
+        status, headers, body = frontend.upload(source)
+        assert status == 503, f"an upload without the broker answered {status}: {body}"
+        assert "retry-after" in headers, f"the 503 has no Retry-After: {headers}"
+
+        worker = Worker(url, frontend.s3_url, frontend.access_key, frontend.secret_key)
+        worker.start(until_working=False)
+        assert worker.health() == 503, "the worker's /healthz is not 503 without the broker"
+
+        broker = Server("--http", "off", "--workers", "0", "--s3", "off", "--amqp",
+                        f"127.0.0.1:{port}", "--access-key", frontend.access_key,
+                        "--secret-key", frontend.secret_key).start()
+        wait_until(lambda: status_of(frontend, "/readyz") == 200, 40, "/readyz answering 200")
+        wait_until(lambda: worker.health() == 200, 40, "the worker's /healthz answering 200")
+        status, _, body = frontend.upload(source)
+        assert status == 202, f"the upload after the broker came up answered {status}: {body}"
+        jobs = frontend.wait_for_jobs([job["id"] for job in body["jobs"]], timeout=40)
+        check_gray_results(frontend, jobs)
+    finally:
+        if worker is not None and worker.process is not None:
+            worker.cleanup()
+        frontend.cleanup()
+        if broker is not None:
+            broker.cleanup()
+
+
 def main():
     imgbus_server.require_environment()
     checks = Checks()
     checks.run("a refused broker login is logged readably", check_refused_login_logged)
+    checks.run("serve and worker start while the broker is down", check_start_while_broker_down)
     checks.finish()
 
 

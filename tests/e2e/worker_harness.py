@@ -39,7 +39,8 @@ class Worker:
         self.process = None
         self.metrics_url = None
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, until_working=True):
+        """Waits for the metrics listener and, with until_working, for the started workers."""
         self.log_file = open(self.log_path, "w")
         self.process = subprocess.Popen(self.args, env=self.env, stdout=self.log_file,
                                         stderr=subprocess.STDOUT)
@@ -50,7 +51,7 @@ class Worker:
                                      + self.log())
             log = self.log()
             match = re.search(r"metrics listening on (http://127\.0\.0\.1:\d+)/metrics", log)
-            if match and re.search(r"started \d+ workers", log):
+            if match and (not until_working or re.search(r"started \d+ workers", log)):
                 self.metrics_url = match.group(1)
                 return self
             time.sleep(0.1)

@@ -141,11 +141,21 @@ Result<void> RemoteBrokerImpl::connect() {
 
 // Declares the known queues and starts the known consumers on the new connection.
 void RemoteBrokerImpl::restore() {
-    for (const auto& [queue, options] : queues_) {
-        if (auto declared = io_declare(queue, options); !declared) {
+    for (auto it = queues_.begin(); it != queues_.end();) {
+        const auto queue = it->first;
+        auto declared = io_declare(queue, it->second);
+        if (!declared && declared.error().code == broker::Errc::queue_exists_with_other_options) {
+            // Noted while disconnected; the queue stays as it exists, as on a connected start.
+            log_->warn("broker {}: keeping queue {} as it exists: {}", description_, queue,
+                       declared.error().message);
+            it = queues_.erase(it);
+            continue;
+        }
+        if (!declared) {
             log_->error("broker {}: declaring {} again failed: {}", description_, queue,
                         declared.error().message);
         }
+        ++it;
     }
     for (auto& [tag, consumer] : consumers_) {
         consumer.channel = 0;

@@ -61,9 +61,9 @@ bool RemoteBrokerImpl::post(Command command) {
 }
 
 template <class T>
-Result<T> RemoteBrokerImpl::run(std::function<Result<T>()> work) {
+Result<T> RemoteBrokerImpl::run(std::function<Result<T>()> work, bool while_disconnected) {
     if (std::this_thread::get_id() == io_thread_id_.load()) return work();
-    if (!connected_) return unavailable("the request was not sent");
+    if (!connected_ && !while_disconnected) return unavailable("the request was not sent");
     auto promise = std::make_shared<std::promise<Result<T>>>();
     auto future = promise->get_future();
     if (!post([promise, work = std::move(work)] { promise->set_value(work()); })) {
@@ -77,7 +77,17 @@ Result<T> RemoteBrokerImpl::run(std::function<Result<T>()> work) {
 
 Result<void> RemoteBrokerImpl::declare_queue(const std::string& queue,
                                              const broker::QueueOptions& options) {
-    return run<void>([this, queue, options] { return io_declare(queue, options); });
+    // While disconnected the queue is noted and declared when the connection comes up, as after
+    // a reconnect; a queue noted earlier keeps its options.
+    return run<void>(
+        [this, queue, options]() -> Result<void> {
+            if (conn_ == nullptr) {
+                queues_.try_emplace(queue, options);
+                return {};
+            }
+            return io_declare(queue, options);
+        },
+        true);
 }
 
 Result<void> RemoteBrokerImpl::delete_queue(const std::string& queue) {
@@ -102,18 +112,22 @@ Result<void> RemoteBrokerImpl::publish(const std::string& queue, broker::Message
 
 Result<std::string> RemoteBrokerImpl::consume(const std::string& queue, std::uint32_t prefetch,
                                               broker::DeliveryHandler handler) {
-    return run<std::string>([this, queue, prefetch,
-                             handler = std::move(handler)]() mutable -> Result<std::string> {
-        Consumer consumer{
-            .tag = "imgbus-" + std::to_string(::getpid()) + "-" + std::to_string(next_consumer_++),
-            .queue = queue,
-            .prefetch = prefetch,
-            .handler = std::move(handler)};
-        if (auto started = io_start_consumer(consumer); !started) return started.error();
-        auto tag = consumer.tag;
-        consumers_.emplace(tag, std::move(consumer));
-        return tag;
-    });
+    return run<std::string>(
+        [this, queue, prefetch, handler = std::move(handler)]() mutable -> Result<std::string> {
+            Consumer consumer{.tag = "imgbus-" + std::to_string(::getpid()) + "-" +
+                                     std::to_string(next_consumer_++),
+                              .queue = queue,
+                              .prefetch = prefetch,
+                              .handler = std::move(handler)};
+            // While disconnected the consumer starts when the connection comes up.
+            if (conn_ != nullptr) {
+                if (auto started = io_start_consumer(consumer); !started) return started.error();
+            }
+            auto tag = consumer.tag;
+            consumers_.emplace(tag, std::move(consumer));
+            return tag;
+        },
+        true);
 }
 
 Result<void> RemoteBrokerImpl::cancel(const std::string& consumer_tag) {

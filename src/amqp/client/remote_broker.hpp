@@ -84,9 +84,11 @@ class RemoteBrokerImpl final : public RemoteBroker {
     enum class Settle { ack, nack, reject };
 
     // --- called by public methods --------------------------------------------------------
-    // Runs `work` on the I/O thread (inline when already on it) and returns its result.
+    // Runs `work` on the I/O thread (inline when already on it) and returns its result. Fails
+    // at once while disconnected, unless `while_disconnected` (work that notes what to set up
+    // when the connection comes up).
     template <class T>
-    Result<T> run(std::function<Result<T>()> work);
+    Result<T> run(std::function<Result<T>()> work, bool while_disconnected = false);
     bool post(Command command);
     Result<void> settle(std::uint64_t delivery_tag, Settle how, bool requeue);
 
