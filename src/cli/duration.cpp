@@ -2,7 +2,6 @@
 #include "duration.hpp"
 
 #include <charconv>
-#include <limits>
 #include <system_error>
 
 namespace imgbus::cli {
@@ -13,6 +12,12 @@ Result<std::chrono::seconds> parse_duration(const std::string& text, const std::
                      flag + " = '" + text.substr(0, 40) +
                          "' is not a duration; give a whole number with a unit s, m, h or d, "
                          "such as 90s, 30m, 12h or 7d, or 0 to keep everything"};
+    };
+    auto too_long = [&] {
+        return Error{std::make_error_code(std::errc::invalid_argument),
+                     flag + " = '" + text.substr(0, 40) +
+                         "' is longer than 100 years; give at most 36500d, or use 0 to keep "
+                         "every job"};
     };
     if (text == "0") return std::chrono::seconds(0);
     if (text.size() < 2) return invalid();
@@ -36,10 +41,11 @@ Result<std::chrono::seconds> parse_duration(const std::string& text, const std::
     std::int64_t count = 0;
     const char* end = text.data() + text.size() - 1;
     auto [stop, error] = std::from_chars(text.data(), end, count);
-    if (error != std::errc() || stop != end || count < 0 ||
-        count > std::numeric_limits<std::int64_t>::max() / unit / 1000) {
-        return invalid();
+    if (error == std::errc::result_out_of_range && stop == end && text[0] != '-') {
+        return too_long();
     }
+    if (error != std::errc() || stop != end || count < 0) return invalid();
+    if (count > kMaxDuration.count() / unit) return too_long();
     return std::chrono::seconds(count * unit);
 }
 

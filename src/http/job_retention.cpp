@@ -93,6 +93,13 @@ Result<SweepOutcome> JobTracker::sweep_finished_before(Clock::time_point cutoff)
     return outcome;
 }
 
+Clock::time_point retention_cutoff(Clock::time_point now, std::chrono::seconds retention) {
+    const auto since_epoch =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+    if (retention >= since_epoch) return Clock::time_point::min();
+    return now - retention;
+}
+
 RetentionSweeper::RetentionSweeper(boost::asio::io_context& io, std::shared_ptr<JobTracker> tracker,
                                    std::chrono::seconds retention)
     : tracker_(std::move(tracker)),
@@ -130,7 +137,7 @@ void RetentionSweeper::schedule() {
 
 void RetentionSweeper::sweep() {
     auto log = module_logger("http");
-    auto outcome = tracker_->sweep_finished_before(Clock::now() - retention_);
+    auto outcome = tracker_->sweep_finished_before(retention_cutoff(Clock::now(), retention_));
     if (!outcome) {
         log->warn("job retention sweep failed: {}; retrying in {} s", outcome.error().message,
                   interval_.count());
