@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "commands.hpp"
@@ -134,6 +135,84 @@ worker::WorkerOptions pool_options(const WorkerFlags& flags) {
     return options;
 }
 
+// What the worker knows of its store: empty while it answers, else why it is not ready.
+class StoreState {
+  public:
+    void set(std::string problem) {
+        std::lock_guard lock{mutex_};
+        problem_ = std::move(problem);
+    }
+    std::string problem() const {
+        std::lock_guard lock{mutex_};
+        return problem_;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::string problem_;
+};
+
+struct StoreCheck {
+    bool ready = false;
+    std::string fatal;    // a fault that waiting cannot cure: the worker must not start
+    std::string problem;  // why the store is not ready yet
+};
+
+// Lists the buckets once: the store must answer and take the key pair. A key that may not list
+// buckets is accepted, since jobs need only their own buckets.
+StoreCheck check_store(store::ObjectStore& store, const std::string& url) {
+    auto listed = store.list_buckets();
+    if (listed) return {true, {}, {}};
+    const auto& error = listed.error();
+    if (error.code == store::Errc::invalid_credentials) {
+        return {false,
+                fmt::format("the store {} refused the key pair: {}; give the store's access key "
+                            "and secret key in IMGBUS_ACCESS_KEY and IMGBUS_SECRET_KEY or "
+                            "--credentials-file",
+                            url, error.message),
+                {}};
+    }
+    if (error.code == store::Errc::invalid_request) {
+        return {false,
+                fmt::format("the store {} cannot be used: {}; fix --store", url, error.message),
+                {}};
+    }
+    if (error.code == store::Errc::io_error) {
+        return {false, {}, "store " + url + " not reachable: " + error.message};
+    }
+    module_logger("cli")->warn(
+        "the store {} refused to list buckets ({}); starting anyway, since jobs need only their "
+        "own buckets",
+        url, error.message);
+    return {true, {}, {}};
+}
+
+// Checks the store again with back-off until it answers. Returns false on a signal or a fatal
+// fault, which is then in `fatal`.
+bool wait_for_store(store::ObjectStore& store, const std::string& url, StoreState& state,
+                    const std::shared_future<int>& stopped, std::string& fatal) {
+    auto log = module_logger("cli");
+    auto pause = std::chrono::seconds(1);
+    while (true) {
+        log->warn(
+            "{}; the worker takes no jobs and /healthz answers 503 until it answers, checking "
+            "again in {} s",
+            state.problem(), pause.count());
+        if (stopped.wait_for(pause) == std::future_status::ready) return false;
+        pause = std::min(pause * 2, std::chrono::seconds(30));
+        auto check = check_store(store, url);
+        if (!check.fatal.empty()) {
+            fatal = check.fatal;
+            return false;
+        }
+        state.set(check.problem);
+        if (check.ready) {
+            log->info("store {} answers; starting the workers", url);
+            return true;
+        }
+    }
+}
+
 // Starts the pool once the broker is up; a start that fails because the connection dropped
 // meanwhile is tried again.
 bool start_pool(worker::WorkerPool& pool, amqp::RemoteBroker& broker,
@@ -167,6 +246,10 @@ void run_worker(const WorkerFlags& flags) {
     }
     auto store = s3::open_s3_store(flags.store_url, *credentials);
     if (!store) fail(store.error().message);
+    const auto first_check = check_store(**store, flags.store_url);
+    if (!first_check.fatal.empty()) fail(first_check.fatal);
+    StoreState store_state;
+    store_state.set(first_check.problem);
 
     metrics::Metrics metrics;
     attach_log_error_counter(metrics.log_errors_total());
@@ -175,13 +258,14 @@ void run_worker(const WorkerFlags& flags) {
     auto& remote = **broker;
 
     boost::asio::io_context io(1);
-    MetricsServer metrics_server(
-        io, {.metrics = [&metrics] { return metrics.serialize(); },
-             .health =
-                 [&remote] {
-                     return remote.connected() ? std::string{}
-                                               : "broker " + remote.describe() + " disconnected";
-                 }});
+    MetricsServer metrics_server(io, {.metrics = [&metrics] { return metrics.serialize(); },
+                                      .health =
+                                          [&remote, &store_state] {
+                                              if (!remote.connected())
+                                                  return "broker " + remote.describe() +
+                                                         " disconnected";
+                                              return store_state.problem();
+                                          }});
     auto bound = metrics_server.start(metrics_endpoint->host, metrics_endpoint->port);
     if (!bound) fail(bound.error().message);
 
@@ -201,13 +285,20 @@ void run_worker(const WorkerFlags& flags) {
     auto stop_requested = [&stopped] {
         return stopped.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
     };
+    std::string fatal;
+    const bool store_ready =
+        first_check.ready || wait_for_store(**store, flags.store_url, store_state, stopped, fatal);
     worker::WorkerPool pool(remote, **store, metrics, pool_options(flags));
-    if (start_pool(pool, remote, stop_requested)) stopped.wait();
-    log->info("received signal {}; stopping workers after their current jobs", stopped.get());
+    if (store_ready && start_pool(pool, remote, stop_requested)) stopped.wait();
+    if (fatal.empty()) {
+        log->info("received signal {}; stopping workers after their current jobs", stopped.get());
+    }
     pool.stop();
     broker->reset();
     metrics_server.stop();
     io.stop();
+    io_thread.join();
+    if (!fatal.empty()) fail(fatal);
     log->info("imgbus worker stopped");
     spdlog::default_logger()->flush();
 }

@@ -257,6 +257,22 @@ class S3Store final : public store::ObjectStore {
                            what + ": the S3 reply is not valid XML: " + error.message);
     }
 
+    // Classifies a 4xx reply without a more precise code. A refusal does not go away when the
+    // request is repeated, so it is not an io_error (the worker retries only those): a 401 or an
+    // unknown key or bad signature means wrong credentials; another 403 a missing permission;
+    // another 4xx a request the store will not take. 408, 429 and S3's RequestTimeout (a 400
+    // for a slow upload) are temporary, like a 5xx.
+    static Errc refusal(long status, const std::string& code) {
+        if (status < 400 || status >= 500 || status == 408 || status == 429 ||
+            code == "RequestTimeout") {
+            return Errc::io_error;
+        }
+        if (status == 401 || code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId") {
+            return Errc::invalid_credentials;
+        }
+        return status == 403 ? Errc::access_denied : Errc::invalid_request;
+    }
+
     // Maps an S3 error reply to a store error; `not_found` is used for a 404 without a body.
     static Error failure(const HttpResponse& response, const std::string& what, Errc not_found) {
         std::string code, message;
@@ -283,6 +299,8 @@ class S3Store final : public store::ObjectStore {
             errc = Errc::metadata_too_large;
         else if (code.empty() && response.status == 404)
             errc = not_found;
+        else
+            errc = refusal(response.status, code);
         return store_error(errc, fmt::format("S3 {} failed with HTTP {} {}: {}", what,
                                              response.status, code.empty() ? "" : code,
                                              message.empty() ? "no error document" : message));
@@ -360,6 +378,13 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
         curl_.easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     const CURLcode code = curl_.easy_perform(handle);
+    if (code == CURLE_URL_MALFORMAT) {
+        return store_error(Errc::invalid_request,
+                           fmt::format("the store URL '{}' is not a valid URL: {}; write "
+                                       "http://HOST:PORT, with an IPv6 address in brackets "
+                                       "(http://[::1]:9000)",
+                                       endpoint_, curl_.easy_strerror(code)));
+    }
     if (code != CURLE_OK) {
         return store_error(Errc::io_error,
                            fmt::format("S3 {} {} failed: {}; check --store and "

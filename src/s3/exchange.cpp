@@ -60,7 +60,11 @@ Errc from_store(store::Errc e) {
         case store::Errc::invalid_metadata:
             return Errc::invalid_argument;
         case store::Errc::io_error:
+        case store::Errc::invalid_credentials:  // this server's own store refused its key
+        case store::Errc::access_denied:
             return Errc::internal_error;
+        case store::Errc::invalid_request:
+            return Errc::invalid_request;
     }
     return Errc::internal_error;
 }

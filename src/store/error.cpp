@@ -33,6 +33,12 @@ class StoreCategory : public std::error_category {
                 return "metadata too large";
             case Errc::invalid_metadata:
                 return "invalid metadata";
+            case Errc::invalid_credentials:
+                return "store credentials refused";
+            case Errc::access_denied:
+                return "store access denied";
+            case Errc::invalid_request:
+                return "request refused by the store";
         }
         return "unknown store error";
     }

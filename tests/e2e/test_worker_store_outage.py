@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""A store outage: an `imgbus worker` whose --store points at a port where nothing listens. The
-job must fail on every try, be tried exactly --max-attempts times, end `failed` with a reason
+"""A store outage: an `imgbus worker` whose store (reached through a proxy) goes down after the
+worker has started, so each connection is closed at once. The job must fail on every try, be tried exactly --max-attempts times, end `failed` with a reason
 in the frontend, land in imgbus.jobs.dead with its try count, and leave the job queue empty
 (no endless loop).
 """
@@ -11,7 +11,8 @@ import pika
 
 import imgbus_server
 from amqp_harness import pika_parameters
-from imgbus_server import Checks, Server, free_port
+from imgbus_server import Checks, Server
+from tcp_proxy import TcpProxy
 from worker_harness import Worker, amqp_port_of, wait_until
 
 MAX_ATTEMPTS = 3
@@ -56,11 +57,14 @@ def main():
     checks = Checks()
     server = Server("--workers", "0").start()
     worker = None
+    proxy = None
     try:
-        dead_store = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-        worker = Worker(f"amqp://127.0.0.1:{amqp_port_of(server)}/%2F", dead_store,
+        # The worker checks its store at start, so the store goes down once the worker runs.
+        proxy = TcpProxy(server.s3_port)
+        worker = Worker(f"amqp://127.0.0.1:{amqp_port_of(server)}/%2F", proxy.url,
                         server.access_key, server.secret_key,
                         "--max-attempts", str(MAX_ATTEMPTS)).start()
+        proxy.mode = "reset"
         checks.run("store outage: tried 3 times, then dead-lettered and failed",
                    check_job_dead_lettered, server, worker)
     finally:
@@ -70,6 +74,8 @@ def main():
                 print(worker.log()[-4000:])
         if worker:
             worker.cleanup()
+        if proxy:
+            proxy.close()
         server.cleanup()
     checks.finish()
 

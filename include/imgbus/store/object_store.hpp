@@ -26,6 +26,10 @@ enum class Errc {
     io_error,
     metadata_too_large,  // user metadata over 2 KiB (S3's limit) or an overlong content type
     invalid_metadata,    // a metadata name or value, or the content type, that is not valid text
+    // From a remote store (the S3 client); none of these goes away when the request is repeated.
+    invalid_credentials,  // the store does not know the access key or the signature is wrong
+    access_denied,        // the store knows the key but refuses the request (403)
+    invalid_request,      // another 4xx but 408/429, or a store URL libcurl cannot parse
 };
 
 const std::error_category& store_category();
