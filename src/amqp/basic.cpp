@@ -216,7 +216,7 @@ Result<void> Connection::handle_content(Channel& channel, FrameType type,
 Result<void> Connection::finish_publish(Channel& channel) {
     PendingPublish pending = std::move(*channel.pending);
     channel.pending.reset();
-    if (hold_.active() &&
+    if (hold_.active() && !PublishHold::is_retry(pending.header->properties) &&
         hold_.holds(broker_, pending.method.exchange, pending.method.routing_key)) {
         park_publish(channel, std::move(pending));
         return {};

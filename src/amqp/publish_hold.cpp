@@ -7,6 +7,8 @@
 #include "publish_hold.hpp"
 
 #include <boost/asio/post.hpp>
+#include <type_traits>
+#include <variant>
 
 #include "connection.hpp"
 #include "imgbus/log.hpp"
@@ -55,6 +57,26 @@ bool PublishHold::holds(broker::Broker& broker, const std::string& exchange,
         }
     }
     return false;
+}
+
+bool PublishHold::is_retry(const BasicProperties& properties) {
+    if (!properties.headers) {
+        return false;
+    }
+    const auto* attempt = properties.headers->find("imgbus-attempt");
+    if (attempt == nullptr) {
+        return false;
+    }
+    return std::visit(
+        [](const auto& value) {
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+                return value >= 2;
+            } else {
+                return false;
+            }
+        },
+        attempt->value);
 }
 
 void Connection::park_publish(Channel& channel, PendingPublish pending) {

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 
+#include "imgbus/amqp/content.hpp"
 #include "imgbus/broker/broker.hpp"
 
 namespace imgbus::amqp {
@@ -24,6 +25,11 @@ class PublishHold {
     // it (whatever the binding key, so a topic or headers binding is held too).
     bool holds(broker::Broker& broker, const std::string& exchange,
                const std::string& routing_key) const;
+
+    // True for a job a worker publishes again after a failed try: its header `imgbus-attempt`
+    // is an integer of 2 or more. Such a publish is not new intake, so it is never held: holding
+    // it would block the worker's whole connection (its events and acks) until the resume.
+    static bool is_retry(const BasicProperties& properties);
 
   private:
     std::atomic<bool> active_{false};

@@ -2,7 +2,7 @@
 """A TCP proxy on 127.0.0.1 that stands in for a store which fails and recovers.
 
 mode "forward" passes connections on to the target, "reset" closes each new connection at once
-(a store that is down), "forbid" answers every HTTP request with 403 AccessDenied (a store that
+(a store that is down), "forward_once" forwards the next connection and then resets, "forbid" answers every HTTP request with 403 AccessDenied (a store that
 refuses the key). The mode applies to connections accepted after it is set.
 """
 import socket
@@ -41,7 +41,10 @@ class TcpProxy:
             except OSError:
                 return
             self.accepted += 1
-            threading.Thread(target=self._serve, args=(client, self.mode), daemon=True).start()
+            mode = self.mode
+            if mode == "forward_once":
+                mode, self.mode = "forward", "reset"
+            threading.Thread(target=self._serve, args=(client, mode), daemon=True).start()
 
     def _serve(self, client, mode):
         if mode == "reset":
