@@ -56,6 +56,7 @@ struct ServeOptions {
     std::string access_key;
     std::string secret_key;
     std::string store_url;
+    int store_timeout = 60;
     std::string broker_url;
     int max_attempts = 3;
     std::string job_retention = "7d";
@@ -161,6 +162,14 @@ void add_serve_flags(CLI::App& command, ServeOptions& options) {
                     "http://HOST:PORT (path-style) or s3://HOST:PORT; credentials from "
                     "--access-key/--secret-key")
         ->envname("IMGBUS_STORE");
+    command
+        .add_option(
+            "--store-timeout", options.store_timeout,
+            "seconds a request to --store may move no data (no connection, no reply or a stalled "
+            "transfer) before it fails; a slow transfer that keeps moving is not cut off")
+        ->envname("IMGBUS_STORE_TIMEOUT")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
     command
         .add_option("--broker", options.broker_url,
                     "external AMQP broker to use instead of the embedded one, as "
@@ -287,7 +296,9 @@ std::unique_ptr<store::ObjectStore> open_store(const ServeOptions& options,
                                                const s3::Credentials& credentials) {
     namespace fs = std::filesystem;
     if (!options.store_url.empty()) {
-        auto remote = s3::open_s3_store(options.store_url, credentials);
+        s3::ClientOptions client_options;
+        client_options.stall_timeout = std::chrono::seconds(options.store_timeout);
+        auto remote = s3::open_s3_store(options.store_url, credentials, client_options);
         if (!remote) {
             fail(remote.error().message);
         }

@@ -34,6 +34,7 @@ struct WorkerFlags {
     int max_passes = 100;
     std::uint64_t max_pixels = 100'000'000;
     int max_attempts = 3;
+    int store_timeout = 60;
     std::string metrics_address = "127.0.0.1:9100";
     std::string log_level = "info";
 };
@@ -90,6 +91,14 @@ void add_worker_flags(CLI::App& command, WorkerFlags& flags) {
                     "goes to imgbus.jobs.dead and is reported failed")
         ->envname("IMGBUS_MAX_ATTEMPTS")
         ->check(CLI::Range(1, 100))
+        ->capture_default_str();
+    command
+        .add_option(
+            "--store-timeout", flags.store_timeout,
+            "seconds a store request may move no data (no connection, no reply or a stalled "
+            "transfer) before it fails; a slow transfer that keeps moving is not cut off")
+        ->envname("IMGBUS_STORE_TIMEOUT")
+        ->check(CLI::Range(1, 3600))
         ->capture_default_str();
     command
         .add_option("--metrics-addr", flags.metrics_address,
@@ -244,7 +253,9 @@ void run_worker(const WorkerFlags& flags) {
             "no store credentials: pass --credentials-file, or set IMGBUS_ACCESS_KEY and "
             "IMGBUS_SECRET_KEY");
     }
-    auto store = s3::open_s3_store(flags.store_url, *credentials);
+    s3::ClientOptions store_options;
+    store_options.stall_timeout = std::chrono::seconds(flags.store_timeout);
+    auto store = s3::open_s3_store(flags.store_url, *credentials, store_options);
     if (!store) fail(store.error().message);
     const auto first_check = check_store(**store, flags.store_url);
     if (!first_check.fatal.empty()) fail(first_check.fatal);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "crypto.hpp"
@@ -355,9 +356,14 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
     // key such as "a/../../other-bucket/x" would reach another bucket instead of being refused.
     curl_.easy_setopt(handle, CURLOPT_PATH_AS_IS, 1L);
     curl_.easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT,
-                      static_cast<long>(options_.connect_timeout.count()));
-    curl_.easy_setopt(handle, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
+    // A stalled transfer is cut off, a slow one is not: less than 1 byte/s for stall_timeout
+    // (which includes waiting for the reply) fails the request, and there is no total cap.
+    curl_.easy_setopt(
+        handle, CURLOPT_CONNECTTIMEOUT,
+        static_cast<long>(std::min(options_.connect_timeout, options_.stall_timeout).count()));
+    curl_.easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_.easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
+                      static_cast<long>(options_.stall_timeout.count()));
     curl_.easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
     curl_.easy_setopt(handle, CURLOPT_WRITEDATA, &response);
     curl_.easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header);
@@ -384,6 +390,16 @@ Result<HttpResponse> S3Store::send(const HttpRequest& request) {
                                        "http://HOST:PORT, with an IPv6 address in brackets "
                                        "(http://[::1]:9000)",
                                        endpoint_, curl_.easy_strerror(code)));
+    }
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+        return store_error(
+            Errc::io_error,
+            fmt::format("S3 {} {} timed out: no connection within {} s or no "
+                        "data moved for {} s; check that the S3 server is "
+                        "running, or raise --store-timeout",
+                        request.method, url,
+                        std::min(options_.connect_timeout, options_.stall_timeout).count(),
+                        options_.stall_timeout.count()));
     }
     if (code != CURLE_OK) {
         return store_error(Errc::io_error,

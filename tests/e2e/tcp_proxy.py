@@ -2,7 +2,8 @@
 """A TCP proxy on 127.0.0.1 that stands in for a store which fails and recovers.
 
 mode "forward" passes connections on to the target, "reset" closes each new connection at once
-(a store that is down), "forward_once" forwards the next connection and then resets, "forbid" answers every HTTP request with 403 AccessDenied (a store that
+(a store that is down), "forward_once" forwards the next connection and then resets, "stall" reads requests and never
+answers (a store that hangs), "forbid" answers every HTTP request with 403 AccessDenied (a store that
 refuses the key). The mode applies to connections accepted after it is set.
 """
 import socket
@@ -48,6 +49,14 @@ class TcpProxy:
 
     def _serve(self, client, mode):
         if mode == "reset":
+            client.close()
+            return
+        if mode == "stall":
+            try:
+                while not self.closed and client.recv(65536):
+                    pass
+            except OSError:
+                pass
             client.close()
             return
         if mode == "forbid":

@@ -14,7 +14,10 @@ namespace imgbus::s3 {
 struct ClientOptions {
     std::string region = "us-east-1";
     std::chrono::seconds connect_timeout{10};
-    std::chrono::seconds request_timeout{300};
+    // A request fails once it has moved no bytes for this long: no connection, no reply, or a
+    // transfer that stopped. There is no cap on the whole request, so a large object on a slow
+    // link that keeps moving is not cut off.
+    std::chrono::seconds stall_timeout{60};
     std::uint64_t max_object_bytes = 5ULL << 30;  // get_object refuses larger objects
 };
 
