@@ -50,32 +50,53 @@ Result<std::size_t> JobTracker::recover() {
         insert_locked(std::move(*job));
     }
 
-    std::size_t published = 0;
     std::size_t still_queued = 0;
-    for (const auto& job : unfinished) {
-        // A batch whose marker exists reached the durable job queue, which the broker replays
-        // on start; publishing it again would run each job twice.
-        if (store_.head_object(options_.bucket, published_marker_key(job.message.batch))) {
-            ++still_queued;
-            continue;
+    {
+        std::lock_guard lock(unpublished_mutex_);
+        for (const auto& job : unfinished) {
+            // A batch whose marker exists reached the durable job queue, which the broker
+            // replays on start; publishing it again would run each job twice.
+            if (store_.head_object(options_.bucket, published_marker_key(job.message.batch))) {
+                ++still_queued;
+                continue;
+            }
+            unpublished_.push_back(job.message);
         }
-        broker::Message message;
-        message.body = worker::to_json(job.message);
-        message.message_id = job.message.id;
-        auto sent = broker_.publish(options_.job_queue, std::move(message));
-        if (!sent) {
-            log->error("job {}: publishing it again after the restart failed: {}", job.message.id,
-                       sent.error().message);
-            continue;
-        }
-        metrics_.frontend_publish_total(job.message.op).Increment();
-        ++published;
     }
+    const auto to_publish = unfinished.size() - still_queued;
+    std::string reason;
+    const auto waiting = publish_recovered(&reason);
     log->info(
         "recovered {} job records; {} unfinished jobs wait in the durable queue, {} were "
         "published again",
-        records->size(), still_queued, published);
-    return published;
+        records->size(), still_queued, to_publish - waiting);
+    if (waiting > 0) {
+        log->warn(
+            "{} unfinished jobs could not be published again ({}); retrying every {} s "
+            "until the broker takes them",
+            waiting, reason, kRepublishInterval.count());
+    }
+    return to_publish - waiting;
+}
+
+std::size_t JobTracker::publish_recovered(std::string* reason) {
+    std::lock_guard lock(unpublished_mutex_);
+    std::vector<worker::JobMessage> failed;
+    for (auto& job : unpublished_) {
+        if (auto known = find(job.id); known && known->finished()) continue;
+        broker::Message message;
+        message.body = worker::to_json(job);
+        message.message_id = job.id;
+        auto sent = broker_.publish(options_.job_queue, std::move(message));
+        if (!sent) {
+            if (reason != nullptr && reason->empty()) *reason = sent.error().message;
+            failed.push_back(std::move(job));
+            continue;
+        }
+        metrics_.frontend_publish_total(job.op).Increment();
+    }
+    unpublished_ = std::move(failed);
+    return unpublished_.size();
 }
 
 Result<void> JobTracker::start_consuming(boost::asio::any_io_executor executor) {

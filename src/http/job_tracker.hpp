@@ -34,6 +34,9 @@ struct InputInfo {
 };
 
 // What the frontend knows about one job: the message it published plus the latest event.
+// How often the frontend tries again to publish recovered jobs that the broker did not take.
+inline constexpr std::chrono::seconds kRepublishInterval{2};
+
 struct JobRecord {
     worker::JobMessage message;
     InputInfo input;
@@ -123,6 +126,11 @@ class JobTracker : public std::enable_shared_from_this<JobTracker> {
     // published.
     Result<std::size_t> recover();
 
+    // Publishes again the recovered jobs whose publish failed (the broker was down), skipping
+    // those that finished meanwhile. Returns how many still wait, and sets `reason` to the first
+    // failure; the frontend calls it every kRepublishInterval until none wait.
+    std::size_t publish_recovered(std::string* reason = nullptr);
+
     // Deletes finished jobs last written before `cutoff`: their records, their results and,
     // once no job of a batch is left, the batch's input, in the store and in memory. Records
     // that are not in memory (past max_tracked_jobs, or unreadable) are found by listing the
@@ -158,6 +166,9 @@ class JobTracker : public std::enable_shared_from_this<JobTracker> {
 
     std::mutex consumer_mutex_;
     std::string consumer_tag_;
+
+    std::mutex unpublished_mutex_;
+    std::vector<worker::JobMessage> unpublished_;  // recovered jobs not yet published again
 };
 
 }  // namespace imgbus::http

@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -89,6 +90,7 @@ class Server : public std::enable_shared_from_this<Server> {
 
     Result<void> prepare_services();
     asio::awaitable<void> accept_loop();
+    asio::awaitable<void> republish_loop();
     asio::awaitable<void> run_session(tcp::socket socket, std::uint64_t id);
     asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                     std::uint64_t id);
@@ -157,7 +159,26 @@ Result<tcp::endpoint> Server::start() {
     auto bound = acceptor_.local_endpoint();
     start_management(context_);
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+    asio::co_spawn(acceptor_.get_executor(), republish_loop(), asio::detached);
     return bound;
+}
+
+// Publishes the recovered jobs that the broker did not take on start (it was down), until it
+// takes them all or the server stops.
+asio::awaitable<void> Server::republish_loop() {
+    auto self = shared_from_this();
+    auto publish = [this] { return context_.tracker->publish_recovered(); };
+    if (co_await run_blocking(blocking_, publish) == 0) co_return;  // the usual start
+    asio::steady_timer timer(acceptor_.get_executor());
+    while (!stopped_) {
+        timer.expires_after(kRepublishInterval);
+        co_await timer.async_wait(kNoThrow);
+        if (stopped_) break;
+        if (co_await run_blocking(blocking_, publish) == 0) {
+            module_logger("http")->info("every recovered job is published again");
+            break;
+        }
+    }
 }
 
 asio::awaitable<void> Server::accept_loop() {

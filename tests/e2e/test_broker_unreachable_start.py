@@ -5,9 +5,13 @@ A refused login must be logged as the broker's readable reason (403 ACCESS_REFUS
 bytes from freed memory in the log. A serve whose broker is down must still open its HTTP listener
 (/healthz 200, /readyz and uploads 503 with Retry-After), and a worker its /healthz (503); once an
 `imgbus serve` listens on that AMQP port, the queues are declared and an upload is processed.
+Unfinished jobs that a restarted serve cannot publish again while its broker is down are
+published once the broker is up.
 """
+import hashlib
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
@@ -95,11 +99,70 @@ def check_start_while_broker_down():
             broker.cleanup()
 
 
+KEYS = ["--access-key", "AKIDRECOVERTEST", "--secret-key", "recover/test+secret"]
+
+
+def broker_on(port):
+    return Server("--http", "off", "--workers", "0", "--s3", "off", "--amqp",
+                  f"127.0.0.1:{port}", *KEYS).start()
+
+
+def remove_published_marker(data_dir, batch):
+    """As if the frontend had crashed between publishing a batch and writing its marker.
+
+    The embedded store keeps each object in a file named by the SHA-256 of its key.
+    """
+    name = hashlib.sha256(f"uploads/{batch}/published".encode()).hexdigest()
+    for folder, _, files in os.walk(data_dir):
+        if name in files:
+            os.unlink(os.path.join(folder, name))
+            return True
+    return False
+
+
+def check_recovered_jobs_published_when_broker_comes_up():
+    port = free_port()
+    url = f"amqp://127.0.0.1:{port}/%2F"
+    data_dir = tempfile.mkdtemp(prefix="imgbus-e2e-")
+    servers = []
+    worker = None
+    try:
+        servers.append(broker_on(port))
+        frontend = Server("--workers", "0", "--broker", url, "--amqp", "off", *KEYS,
+                          data_dir=data_dir).start()
+        servers.append(frontend)
+        wait_until(lambda: status_of(frontend, "/readyz") == 200, 40, "/readyz answering 200")
+        status, _, body = frontend.upload(os.path.join(imgbus_server.TEST_DATA, "test.jpg"))
+        assert status == 202, f"the upload answered {status}: {body}"
+        ids = [job["id"] for job in body["jobs"]]
+        frontend.stop()
+        servers[0].cleanup()  # its queue, which held the job, is gone with it
+        assert remove_published_marker(data_dir, body["batch"]), "no published marker was found"
+
+        restarted = Server("--workers", "0", "--broker", url, "--amqp", "off", *KEYS,
+                           data_dir=data_dir).start()
+        servers.append(restarted)
+        wait_until(lambda: re.search(r"publish\w* again", restarted.log()), 20,
+                   "the restarted frontend trying to publish the job again")
+        servers.append(broker_on(port))
+        worker = Worker(url, restarted.s3_url, "AKIDRECOVERTEST", "recover/test+secret").start()
+        jobs = restarted.wait_for_jobs(ids, timeout=40)
+        check_gray_results(restarted, jobs)
+    finally:
+        if worker is not None and worker.process is not None:
+            worker.cleanup()
+        for server in reversed(servers):
+            server.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def main():
     imgbus_server.require_environment()
     checks = Checks()
     checks.run("a refused broker login is logged readably", check_refused_login_logged)
     checks.run("serve and worker start while the broker is down", check_start_while_broker_down)
+    checks.run("recovered jobs are published once the broker is up",
+               check_recovered_jobs_published_when_broker_comes_up)
     checks.finish()
 
 
