@@ -59,7 +59,7 @@ TEST_CASE("only the exact word off turns a listener off", "[cli]") {
     CHECK_FALSE(is_off("127.0.0.1:0"));
 }
 
-TEST_CASE("--bucket takes S3 bucket names and names the value it rejects", "[cli]") {
+TEST_CASE("the bucket flag takes S3 bucket names and names the value it rejects", "[cli]") {
     CHECK(check_bucket_flag("imgbus"));
     CHECK(check_bucket_flag("my-team.images-2"));
     for (const char* bad : {"ab", "Images", "under_score", "-dash", "a..b", "192.168.1.1"}) {
