@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // libcurl, loaded with dlopen the first time an S3 client is opened instead of at program start.
-// libcurl and the libraries it needs (TLS, HTTP/2, LDAP, Kerberos, SSH, ...) are bound eagerly
-// by Debian's builds, and resolving them took about 12 million instructions, close to half of the
-// start-up of every imgbus command, although only `--store http://...` and `imgbus worker` use
-// the S3 client. Only the functions the client calls are looked up.
+// Debian builds libcurl and the libraries it needs (TLS, HTTP/2, LDAP, Kerberos, SSH) with eager
+// binding. Resolving them took about 12 million instructions, close to half of the start-up of
+// every imgbus command. Yet only `--store http://...` and `imgbus worker` use the S3 client.
+// Only the functions the client calls are looked up.
 #include <curl/curl.h>
 
 #include "imgbus/result.hpp"

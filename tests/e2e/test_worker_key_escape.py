@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""A job message published by hand whose output key climbs out with ".." segments
-("zz/../../imgbus/jobs/ID.json") must not overwrite another object: the S3 client sends the key
-as written and the store refuses it, so the job fails and the record it aimed at is unchanged.
+"""A job message published by hand may aim its output key out of its folder with ".." segments,
+as in "zz/../../imgbus/jobs/ID.json". It must not overwrite another object. The S3 client sends
+the key as written and the store refuses it, so the job fails and the record stays unchanged.
 """
 import json
 import os
