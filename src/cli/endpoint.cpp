@@ -15,6 +15,10 @@ Error invalid(const std::string& text, const std::string& why) {
 }  // namespace
 
 Result<Endpoint> parse_endpoint(const std::string& text) {
+    if (const auto scheme = text.find("://"); scheme != std::string::npos) {
+        return invalid(
+            text, "a listen address takes no scheme such as '" + text.substr(0, scheme + 3) + "'");
+    }
     const auto colon = text.rfind(':');
     if (colon == std::string::npos) {
         return invalid(text, "no port");

@@ -36,6 +36,13 @@ TEST_CASE("endpoint rejects malformed addresses", "[cli]") {
     }
 }
 
+TEST_CASE("endpoint rejects a URL scheme", "[cli]") {
+    auto endpoint = parse_endpoint("http://127.0.0.1:1234");
+    REQUIRE_FALSE(endpoint.ok());
+    CHECK(endpoint.error().message.find("no scheme such as 'http://'") != std::string::npos);
+    CHECK(endpoint.error().message.find("HOST:PORT") != std::string::npos);
+}
+
 TEST_CASE("endpoint formats IPv6 with brackets", "[cli]") {
     CHECK(format_endpoint("::1", 80) == "[::1]:80");
     CHECK(format_endpoint("127.0.0.1", 80) == "127.0.0.1:80");
