@@ -113,8 +113,8 @@ Result<BrokerUrl> parse_broker_url(std::string_view text) {
     auto rest = text.substr(kScheme.size());
     BrokerUrl url;
 
-    // The user and password end at the last '@', so that a raw '/' or '@' in a password (the
-    // generated secrets hold '/' and '+') stays in it; the host part ends at the next '/'.
+    // The user and password end at the last '@', so a raw '/' or '@' stays in the password
+    // (generated secrets contain '/' and '+'). The host part ends at the next '/'.
     std::string_view userinfo;
     const auto at = rest.rfind('@');
     if (at != std::string_view::npos) {

@@ -364,8 +364,8 @@ void Journal::gather_batch(std::unique_lock<std::mutex>& lock) {
 Result<void> Journal::rewrite(const std::string& records,
                               const std::vector<std::pair<std::uint64_t, std::uint32_t>>& live) {
     std::lock_guard lock(mutex_);
-    // The snapshot holds every live message, deferred ones too; they go to the old segment,
-    // which is deleted below, only to keep the order of writes simple.
+    // The snapshot contains every live message, deferred ones too. The deferred records still
+    // go to the old segment, deleted below, only to keep the order of writes simple.
     if (!write_deferred()) return io_error("append to", active_->path);
     const std::uint64_t seq = next_seq_;
     const fs::path final_path = segment_path(options_.dir, seq);

@@ -144,7 +144,7 @@ worker::WorkerOptions pool_options(const WorkerFlags& flags) {
     return options;
 }
 
-// What the worker knows of its store: empty while it answers, else why it is not ready.
+// The worker's view of its store: an empty reason while the store responds, else why not ready.
 class StoreState {
   public:
     void set(std::string problem) {
@@ -167,8 +167,8 @@ struct StoreCheck {
     std::string problem;  // why the store is not ready yet
 };
 
-// Lists the buckets once: the store must answer and take the key pair. A key that may not list
-// buckets is accepted, since jobs need only their own buckets.
+// Lists the buckets once, so the store must respond and accept the key pair. A key without the
+// right to list buckets is accepted, because jobs need only their own buckets.
 StoreCheck check_store(store::ObjectStore& store, const std::string& url) {
     auto listed = store.list_buckets();
     if (listed) return {true, {}, {}};
@@ -196,8 +196,8 @@ StoreCheck check_store(store::ObjectStore& store, const std::string& url) {
     return {true, {}, {}};
 }
 
-// Checks the store again with back-off until it answers. Returns false on a signal or a fatal
-// fault, which is then in `fatal`.
+// Checks the store again with back-off until it responds. Returns false on a signal or a fatal
+// fault, which is then stored in `fatal`.
 bool wait_for_store(store::ObjectStore& store, const std::string& url, StoreState& state,
                     const std::shared_future<int>& stopped, std::string& fatal) {
     auto log = module_logger("cli");

@@ -28,13 +28,13 @@ struct FrontendContext {
     ReadinessProbe readiness_probe;
 
     // Set by an operator (POST /api/admin/intake, an ordered restart) through
-    // set_intake_paused(): uploads answer 503 and AMQP publishes to the job queue are held.
+    // set_intake_paused(): uploads get 503 and AMQP publishes to the job queue are held.
     std::atomic<bool> intake_paused{false};
     std::shared_ptr<ManagementState> management;  // created by add_management_routes
     std::shared_ptr<RetentionSweeper> retention;  // started with the frontend
 };
 
-// Pauses or resumes intake: uploads answer 503 while paused, the imgbus_intake_paused gauge
+// Pauses or resumes intake: uploads get 503 while paused, the imgbus_intake_paused gauge
 // follows, and AdminHooks::intake_paused holds or releases AMQP publishes to the job queue.
 void set_intake_paused(FrontendContext& context, bool paused);
 

@@ -66,12 +66,12 @@ std::string record_id(const std::string& key);
 // The job records in the store (bucket, jobs/), with their last write times.
 Result<std::vector<store::ObjectInfo>> list_records(store::ObjectStore& store,
                                                     const std::string& bucket);
-// A job whose stored record cannot be read or parsed: failed, with a reason that says so, so
-// that its id answers with that instead of 404.
+// Builds the record of a job whose stored record cannot be read or parsed: failed, with the
+// reason, so that a request for its id returns that instead of 404.
 JobRecord unreadable_record(const std::string& key, const std::string& reason,
                             std::chrono::system_clock::time_point written_at);
 
-// What one retention sweep removed.
+// Counts of what one retention sweep removed.
 struct SweepOutcome {
     std::size_t jobs = 0;     // records deleted, with their results
     std::size_t batches = 0;  // inputs deleted: no job of the batch was left

@@ -21,14 +21,14 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 using Status = boost::beast::http::status;
 
 // A response body that the session copies from the store to the socket in bounded pieces after
-// the header, so that a large object never sits in memory and a slow reader holds one piece.
+// the header, so that a large object never sits in memory and a slow reader costs one piece.
 struct StreamedBody {
     std::shared_ptr<store::ObjectReader> reader;
     std::uint64_t offset = 0;
     std::uint64_t length = 0;
 };
 
-// What a handler returns: a whole response, or a header whose body is streamed. With `body`,
+// The result of a handler: a whole response, or a header whose body is streamed. With `body`,
 // response carries the headers and its own body stays empty.
 struct Reply {
     Reply() = default;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The RGB row of the grayscale kernel in AVX2 intrinsics. GCC's own vectorisation of the scalar
-// loop (grayscale.cpp) spends most of its time taking the stride-3 RGB bytes apart; here three
-// byte shuffles per channel do it, which made the row about 15 % faster on an AVX-512 machine
+// loop (grayscale.cpp) spends most of its time taking the stride-3 RGB bytes apart. Here three
+// byte shuffles per channel do it, and the row ran about 15 % faster on an AVX-512 machine
 // (docs/imaging.md). The arithmetic is the same 8.8 fixed point, so the bytes match.
 #include "grayscale_row.hpp"
 

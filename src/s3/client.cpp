@@ -258,11 +258,11 @@ class S3Store final : public store::ObjectStore {
                            what + ": the S3 reply is not valid XML: " + error.message);
     }
 
-    // Classifies a 4xx reply without a more precise code. A refusal does not go away when the
-    // request is repeated, so it is not an io_error (the worker retries only those): a 401 or an
-    // unknown key or bad signature means wrong credentials; another 403 a missing permission;
-    // another 4xx a request the store will not take. 408, 429 and S3's RequestTimeout (a 400
-    // for a slow upload) are temporary, like a 5xx.
+    // Classifies a 4xx reply without a more precise code. A rejection does not go away when the
+    // request is repeated, so it is not an io_error, the only kind the worker retries. A 401, an
+    // unknown key or a bad signature means wrong credentials. Another 403 means a missing
+    // permission, and another 4xx a request the store does not accept. 408, 429 and S3's
+    // RequestTimeout (a 400 for a slow upload) are temporary, like a 5xx.
     static Errc refusal(long status, const std::string& code) {
         if (status < 400 || status >= 500 || status == 408 || status == 429 ||
             code == "RequestTimeout") {

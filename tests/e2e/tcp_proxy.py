@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
-"""A TCP proxy on 127.0.0.1 that stands in for a store which fails and recovers.
+"""A TCP proxy on 127.0.0.1 that plays a store which fails and recovers.
 
-mode "forward" passes connections on to the target, "reset" closes each new connection at once
-(a store that is down), "forward_once" forwards the next connection and then resets, "stall" reads requests and never
-answers (a store that hangs), "forbid" answers every HTTP request with 403 AccessDenied (a store that
-refuses the key). The mode applies to connections accepted after it is set.
+Modes:
+- "forward" passes connections on to the target.
+- "reset" closes each new connection at once (a store that is down).
+- "forward_once" forwards the next connection, then resets.
+- "stall" reads requests and never responds (a store that hangs).
+- "forbid" replies 403 AccessDenied to every HTTP request (a store that rejects the key).
+The mode applies to connections accepted after it is set.
 """
 import socket
 import threading

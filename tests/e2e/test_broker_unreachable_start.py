@@ -3,8 +3,9 @@
 
 A refused login must be logged as the broker's readable reason (403 ACCESS_REFUSED ...), with no
 bytes from freed memory in the log. A serve whose broker is down must still open its HTTP listener
-(/healthz 200, /readyz and uploads 503 with Retry-After), and a worker its /healthz (503); once an
-`imgbus serve` listens on that AMQP port, the queues are declared and an upload is processed.
+(/healthz 200, /readyz and uploads 503 with Retry-After). A worker must open its /healthz (503).
+Once an `imgbus serve` listens on that AMQP port, the queues are declared and an upload is
+processed.
 Unfinished jobs that a restarted serve cannot publish again while its broker is down are
 published once the broker is up.
 """

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """An `imgbus worker` checks its store before it takes jobs. A store URL that cannot be parsed
-and a key pair the store refuses stop it at start with a non-zero exit; a store that does not
-answer yet keeps it waiting, not ready on /healthz, until the store is back. During a job, a
+and a key pair the store rejects stop it at start with a non-zero exit. While the store does not
+respond yet, the worker waits and reports not ready on /healthz until the store is back. During a job, a
 store that refuses a request (403) fails the job at once instead of retrying it.
 """
 import os
@@ -29,15 +29,18 @@ def run_worker_once(server, store_url, secret_key):
 def check_bad_url(server):
     code, output = run_worker_once(server, "s3://[::1", server.secret_key)
     assert code != 0, "the worker started with an unparsable store URL:\n" + output
-    assert "[::1" in output and "fix --store" in output, output
+    assert "[::1" in output, output
+    assert "fix --store" in output, output
 
 
 def check_wrong_secret(server):
     wrong = "x" * len(server.secret_key)
     code, output = run_worker_once(server, server.s3_url, wrong)
     assert code != 0, "the worker started with a wrong secret key:\n" + output
-    assert "refused the key pair" in output and "SignatureDoesNotMatch" in output, output
-    assert wrong not in output and server.secret_key not in output, "a secret was logged"
+    assert "refused the key pair" in output, output
+    assert "SignatureDoesNotMatch" in output, output
+    assert wrong not in output, "the wrong secret was logged"
+    assert server.secret_key not in output, "the server's secret was logged"
 
 
 def dead_letters(server):

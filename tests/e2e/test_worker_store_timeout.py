@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""--store-timeout: a store that takes a request and never answers fails the job's request once
-no data has moved for that many seconds, so the job ends `failed` instead of staying
-`processing` for the client's former 300 s per try.
+"""--store-timeout: a store that accepts a request and never responds fails the request once no
+data has moved for that many seconds. So the job ends `failed` instead of staying `processing`
+for minutes.
 """
 import os
 
@@ -25,7 +25,8 @@ def check_stalled_store(server):
         job_id = body["jobs"][0]["id"]
         job = server.wait_for_jobs([job_id], timeout=40)[job_id]
         assert job["status"] == "failed", job
-        assert "fetch failed" in job["error"] and "--store-timeout" in job["error"], job["error"]
+        assert "fetch failed" in job["error"], job["error"]
+        assert "--store-timeout" in job["error"], job["error"]
     except AssertionError:
         print(worker.log()[-4000:])
         raise

@@ -16,8 +16,8 @@ struct ByteRange {
 struct RangeRequest {
     enum class Kind {
         whole,          // no header, or one to ignore (another unit, several ranges, bad syntax)
-        partial,        // `bytes` holds the satisfiable part
-        unsatisfiable,  // starts at or past the end: answer 416 with "bytes */<size>"
+        partial,        // `bytes` is the satisfiable part
+        unsatisfiable,  // starts at or past the end: reply 416 with "bytes */<size>"
     };
     Kind kind = Kind::whole;
     ByteRange bytes;

@@ -22,12 +22,12 @@ broker::QueueOptions job_queue_options(std::size_t max_length);
 // Events: four times the job limit and at least 100 000, since a lost event leaves a job shown
 // as processing forever.
 broker::QueueOptions event_queue_options(std::size_t job_max_length);
-// Dead letters: 100 000 messages, then the oldest is dropped, so that failures never block.
+// Dead letters: at most 100 000 messages (x-max-length with drop-head), so failures never block.
 broker::QueueOptions dead_letter_queue_options();
 
-// Declares `queue`; a queue that already exists with other settings (declared by an older
-// version, or with another --queue-max-length) is used as it is, and the message says so.
-// Other failures are returned.
+// Declares `queue`. A queue that already exists with other settings (declared by an older
+// version, or with another --queue-max-length) is used as it is, and the returned text explains
+// that for the log. Other failures are returned.
 Result<std::string> ensure_queue(broker::Broker& broker, const std::string& queue,
                                  const broker::QueueOptions& options);
 

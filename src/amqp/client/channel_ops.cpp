@@ -127,7 +127,7 @@ Result<void> RemoteBrokerImpl::io_cancel(const std::string& tag) {
     if (channel == 0 || conn_ == nullptr) return {};
     channel_consumers_.erase(channel);
     forget_channel_deliveries(channel);
-    // Closing the channel cancels the consumer and requeues what it holds unacked.
+    // Closing the channel cancels the consumer and requeues its unacked deliveries.
     amqp_channel_close(conn_, channel, AMQP_REPLY_SUCCESS);
     return check_reply(channel, "closing the channel of consumer " + tag);
 }

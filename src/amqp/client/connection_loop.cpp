@@ -255,7 +255,7 @@ void RemoteBrokerImpl::handle_frame(const amqp_frame_t& frame) {
 
 void RemoteBrokerImpl::handle_delivery(amqp_channel_t channel,
                                        const amqp_basic_deliver_t& deliver) {
-    // Copy what the method frame holds before reading the content frames reuses its memory.
+    // Copy the method frame's fields first, because reading the content frames reuses its memory.
     const std::uint64_t amqp_tag = deliver.delivery_tag;
     const bool redelivered = deliver.redelivered != 0;
     std::string exchange = to_string(deliver.exchange);
