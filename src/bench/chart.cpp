@@ -16,8 +16,8 @@ constexpr double kTitleSize = 17;
 constexpr double kLabelSize = 13;
 constexpr double kTickSize = 12;
 
-void set_color(cairo_t* cr, const Color& color) {
-    cairo_set_source_rgb(cr, color.red, color.green, color.blue);
+void set_color(const Canvas& canvas, const Color& color) {
+    canvas.set_source_rgb(color.red, color.green, color.blue);
 }
 
 // The plot area inside a chart frame: room for the title, the y tick labels and the axis labels.
@@ -26,85 +26,86 @@ Rect plot_area(const Rect& frame, double bottom_margin) {
                 frame.height - 48 - bottom_margin};
 }
 
-void draw_frame_labels(cairo_t* cr, const Rect& frame, const std::string& title,
+void draw_frame_labels(const Canvas& canvas, const Rect& frame, const std::string& title,
                        const std::string& x_label, const std::string& y_label) {
-    set_color(cr, kInk);
-    draw_text(cr, title, frame.x + frame.width / 2, frame.y + 28, kTitleSize, 0.5, true);
-    draw_text(cr, x_label, frame.x + 86 + (frame.width - 114) / 2, frame.y + frame.height - 12,
+    set_color(canvas, kInk);
+    draw_text(canvas, title, frame.x + frame.width / 2, frame.y + 28, kTitleSize, 0.5, true);
+    draw_text(canvas, x_label, frame.x + 86 + (frame.width - 114) / 2, frame.y + frame.height - 12,
               kLabelSize, 0.5);
-    cairo_save(cr);
-    cairo_translate(cr, frame.x + 22, frame.y + 48 + (frame.height - 48 - 70) / 2);
-    cairo_rotate(cr, -M_PI / 2);
-    draw_text(cr, y_label, 0, 0, kLabelSize, 0.5);
-    cairo_restore(cr);
+    canvas.save();
+    canvas.translate(frame.x + 22, frame.y + 48 + (frame.height - 48 - 70) / 2);
+    canvas.rotate(-M_PI / 2);
+    draw_text(canvas, y_label, 0, 0, kLabelSize, 0.5);
+    canvas.restore();
 }
 
 // Draws the horizontal grid with y tick labels and returns the y value of the top tick.
-double draw_y_grid(cairo_t* cr, const Rect& area, double max_value) {
+double draw_y_grid(const Canvas& canvas, const Rect& area, double max_value) {
     const auto ticks = nice_ticks(max_value);
     const double top = ticks.back();
-    cairo_set_line_width(cr, 1);
+    canvas.set_line_width(1);
     for (double tick : ticks) {
         const double y = std::round(area.y + area.height - tick / top * area.height) + 0.5;
-        set_color(cr, kGrid);
-        cairo_move_to(cr, area.x, y);
-        cairo_line_to(cr, area.x + area.width, y);
-        cairo_stroke(cr);
-        set_color(cr, kInk);
-        draw_text(cr, format_number(tick), area.x - 8, y + 4, kTickSize, 1);
+        set_color(canvas, kGrid);
+        canvas.move_to(area.x, y);
+        canvas.line_to(area.x + area.width, y);
+        canvas.stroke();
+        set_color(canvas, kInk);
+        draw_text(canvas, format_number(tick), area.x - 8, y + 4, kTickSize, 1);
     }
     return top;
 }
 
-void draw_axes(cairo_t* cr, const Rect& area) {
-    set_color(cr, kInk);
-    cairo_set_line_width(cr, 1.5);
-    cairo_move_to(cr, area.x, area.y);
-    cairo_line_to(cr, area.x, area.y + area.height);
-    cairo_line_to(cr, area.x + area.width, area.y + area.height);
-    cairo_stroke(cr);
+void draw_axes(const Canvas& canvas, const Rect& area) {
+    set_color(canvas, kInk);
+    canvas.set_line_width(1.5);
+    canvas.move_to(area.x, area.y);
+    canvas.line_to(area.x, area.y + area.height);
+    canvas.line_to(area.x + area.width, area.y + area.height);
+    canvas.stroke();
 }
 
-void draw_no_data(cairo_t* cr, const Rect& area) {
-    set_color(cr, Color{0.55, 0.55, 0.55});
-    draw_text(cr, "no data", area.x + area.width / 2, area.y + area.height / 2, kLabelSize, 0.5);
+void draw_no_data(const Canvas& canvas, const Rect& area) {
+    set_color(canvas, Color{0.55, 0.55, 0.55});
+    draw_text(canvas, "no data", area.x + area.width / 2, area.y + area.height / 2, kLabelSize,
+              0.5);
 }
 
-void draw_legend(cairo_t* cr, const Rect& area, const std::vector<std::string>& names,
+void draw_legend(const Canvas& canvas, const Rect& area, const std::vector<std::string>& names,
                  const std::vector<Color>& colors, const std::vector<bool>& dashed) {
     const double row = 18;
     const double width = 150;
     const double x = area.x + 10;
     const double y = area.y + 8;
-    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
-    cairo_rectangle(cr, x, y, width, row * static_cast<double>(names.size()) + 8);
-    cairo_fill(cr);
+    canvas.set_source_rgba(1, 1, 1, 0.85);
+    canvas.rectangle(x, y, width, row * static_cast<double>(names.size()) + 8);
+    canvas.fill();
     for (std::size_t i = 0; i < names.size(); ++i) {
         const double line_y = y + 12 + row * static_cast<double>(i);
-        set_color(cr, colors[i]);
-        cairo_set_line_width(cr, 3);
+        set_color(canvas, colors[i]);
+        canvas.set_line_width(3);
         const double dash[] = {6, 4};
-        cairo_set_dash(cr, dash, dashed[i] ? 2 : 0, 0);
-        cairo_move_to(cr, x + 6, line_y);
-        cairo_line_to(cr, x + 30, line_y);
-        cairo_stroke(cr);
-        cairo_set_dash(cr, nullptr, 0, 0);
-        set_color(cr, kInk);
-        draw_text(cr, names[i], x + 38, line_y + 4, kTickSize);
+        canvas.set_dash(dash, dashed[i] ? 2 : 0, 0);
+        canvas.move_to(x + 6, line_y);
+        canvas.line_to(x + 30, line_y);
+        canvas.stroke();
+        canvas.set_dash(nullptr, 0, 0);
+        set_color(canvas, kInk);
+        draw_text(canvas, names[i], x + 38, line_y + 4, kTickSize);
     }
 }
 
 // One row of legend entries, centred at x, for charts whose data fills the top-left corner.
-void draw_legend_row(cairo_t* cr, double center_x, double y, const std::vector<std::string>& names,
-                     const std::vector<Color>& colors) {
+void draw_legend_row(const Canvas& canvas, double center_x, double y,
+                     const std::vector<std::string>& names, const std::vector<Color>& colors) {
     const double entry = 170;
     double x = center_x - entry * static_cast<double>(names.size()) / 2;
     for (std::size_t i = 0; i < names.size(); ++i, x += entry) {
-        set_color(cr, colors[i]);
-        cairo_rectangle(cr, x, y - 10, 14, 12);
-        cairo_fill(cr);
-        set_color(cr, kInk);
-        draw_text(cr, names[i], x + 20, y, kTickSize);
+        set_color(canvas, colors[i]);
+        canvas.rectangle(x, y - 10, 14, 12);
+        canvas.fill();
+        set_color(canvas, kInk);
+        draw_text(canvas, names[i], x + 20, y, kTickSize);
     }
 }
 
@@ -118,25 +119,26 @@ double max_y(const LineChart& chart) {
     return max_value;
 }
 
-void draw_series(cairo_t* cr, const Rect& area, const Series& series, double x_max, double y_max) {
+void draw_series(const Canvas& canvas, const Rect& area, const Series& series, double x_max,
+                 double y_max) {
     auto to_x = [&](double x) { return area.x + x / x_max * area.width; };
     auto to_y = [&](double y) { return area.y + area.height - y / y_max * area.height; };
-    set_color(cr, series.color);
-    cairo_set_line_width(cr, 2.5);
+    set_color(canvas, series.color);
+    canvas.set_line_width(2.5);
     const double dash[] = {8, 5};
-    cairo_set_dash(cr, dash, series.dashed ? 2 : 0, 0);
+    canvas.set_dash(dash, series.dashed ? 2 : 0, 0);
     for (std::size_t i = 0; i < series.points.size(); ++i) {
         const auto [x, y] = series.points[i];
-        i == 0 ? cairo_move_to(cr, to_x(x), to_y(y)) : cairo_line_to(cr, to_x(x), to_y(y));
+        i == 0 ? canvas.move_to(to_x(x), to_y(y)) : canvas.line_to(to_x(x), to_y(y));
     }
-    cairo_stroke(cr);
-    cairo_set_dash(cr, nullptr, 0, 0);
+    canvas.stroke();
+    canvas.set_dash(nullptr, 0, 0);
     for (std::size_t i = 0; i < series.points.size() && series.markers; ++i) {
         const auto [x, y] = series.points[i];
-        cairo_arc(cr, to_x(x), to_y(y), 4.5, 0, 2 * M_PI);
-        cairo_fill(cr);
+        canvas.arc(to_x(x), to_y(y), 4.5, 0, 2 * M_PI);
+        canvas.fill();
         if (i < series.point_labels.size()) {
-            draw_text(cr, series.point_labels[i], to_x(x), to_y(y) - 10, 11, 0.5);
+            draw_text(canvas, series.point_labels[i], to_x(x), to_y(y) - 10, 11, 0.5);
         }
     }
 }
@@ -188,32 +190,32 @@ std::string format_number(double value) {
     return text;
 }
 
-void draw_text(cairo_t* cr, const std::string& text, double x, double y, double size, double align,
-               bool bold) {
-    cairo_select_font_face(cr, kFontFamily, CAIRO_FONT_SLANT_NORMAL,
-                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, size);
+void draw_text(const Canvas& canvas, const std::string& text, double x, double y, double size,
+               double align, bool bold) {
+    canvas.select_font_face(kFontFamily, CAIRO_FONT_SLANT_NORMAL,
+                            bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+    canvas.set_font_size(size);
     cairo_text_extents_t extents;
-    cairo_text_extents(cr, text.c_str(), &extents);
-    cairo_move_to(cr, x - extents.x_advance * align, y);
-    cairo_show_text(cr, text.c_str());
+    canvas.text_extents(text.c_str(), &extents);
+    canvas.move_to(x - extents.x_advance * align, y);
+    canvas.show_text(text.c_str());
 }
 
-void draw_line_chart(cairo_t* cr, const Rect& frame, const LineChart& chart) {
+void draw_line_chart(const Canvas& canvas, const Rect& frame, const LineChart& chart) {
     const Rect area = plot_area(frame, 70);
-    draw_frame_labels(cr, frame, chart.title, chart.x_label, chart.y_label);
+    draw_frame_labels(canvas, frame, chart.title, chart.x_label, chart.y_label);
 
-    const double y_max = draw_y_grid(cr, area, max_y(chart) * 1.08);
+    const double y_max = draw_y_grid(canvas, area, max_y(chart) * 1.08);
     const double x_max = chart.x_ticks.empty()
                              ? 1
                              : *std::max_element(chart.x_ticks.begin(), chart.x_ticks.end()) * 1.05;
-    set_color(cr, kInk);
+    set_color(canvas, kInk);
     for (double tick : chart.x_ticks) {
         const double x = area.x + tick / x_max * area.width;
-        cairo_move_to(cr, x, area.y + area.height);
-        cairo_line_to(cr, x, area.y + area.height + 6);
-        cairo_stroke(cr);
-        draw_text(cr, format_number(tick), x, area.y + area.height + 22, kTickSize, 0.5);
+        canvas.move_to(x, area.y + area.height);
+        canvas.line_to(x, area.y + area.height + 6);
+        canvas.stroke();
+        draw_text(canvas, format_number(tick), x, area.y + area.height + 22, kTickSize, 0.5);
     }
 
     bool any_point = false;
@@ -222,27 +224,28 @@ void draw_line_chart(cairo_t* cr, const Rect& frame, const LineChart& chart) {
     std::vector<bool> dashed;
     for (const auto& series : chart.series) {
         any_point = any_point || !series.points.empty();
-        draw_series(cr, area, series, x_max, y_max);
+        draw_series(canvas, area, series, x_max, y_max);
         names.push_back(series.name);
         colors.push_back(series.color);
         dashed.push_back(series.dashed);
     }
 
-    draw_axes(cr, area);
+    draw_axes(canvas, area);
     if (!any_point || max_y(chart) <= 0) {
-        draw_no_data(cr, area);
+        draw_no_data(canvas, area);
     }
     if (!names.empty()) {
-        draw_legend(cr, area, names, colors, dashed);
+        draw_legend(canvas, area, names, colors, dashed);
     }
 }
 
-void draw_bar_chart(cairo_t* cr, const Rect& frame, const BarChart& chart) {
+void draw_bar_chart(const Canvas& canvas, const Rect& frame, const BarChart& chart) {
     Rect area = plot_area(frame, 84);
     area.y += 22;
     area.height -= 22;
-    draw_frame_labels(cr, frame, chart.title, chart.x_label, chart.y_label);
-    draw_legend_row(cr, area.x + area.width / 2, frame.y + 54, chart.bar_names, chart.bar_colors);
+    draw_frame_labels(canvas, frame, chart.title, chart.x_label, chart.y_label);
+    draw_legend_row(canvas, area.x + area.width / 2, frame.y + 54, chart.bar_names,
+                    chart.bar_colors);
 
     double max_value = 0;
     for (const auto& group : chart.groups) {
@@ -251,7 +254,7 @@ void draw_bar_chart(cairo_t* cr, const Rect& frame, const BarChart& chart) {
         }
     }
 
-    const double y_max = draw_y_grid(cr, area, max_value * 1.1);
+    const double y_max = draw_y_grid(canvas, area, max_value * 1.1);
     const double slot =
         area.width / static_cast<double>(std::max<std::size_t>(chart.groups.size(), 1));
     const double bars = static_cast<double>(std::max<std::size_t>(chart.bar_names.size(), 1));
@@ -263,25 +266,25 @@ void draw_bar_chart(cairo_t* cr, const Rect& frame, const BarChart& chart) {
         for (std::size_t b = 0; b < group.values.size() && b < chart.bar_colors.size(); ++b) {
             const double height = group.values[b] / y_max * area.height;
             const double x = left + bar_width * static_cast<double>(b);
-            set_color(cr, chart.bar_colors[b]);
-            cairo_rectangle(cr, x + 1, area.y + area.height - height, bar_width - 2, height);
-            cairo_fill(cr);
+            set_color(canvas, chart.bar_colors[b]);
+            canvas.rectangle(x + 1, area.y + area.height - height, bar_width - 2, height);
+            canvas.fill();
             if (bar_width >= 30) {
-                set_color(cr, kInk);
-                draw_text(cr, format_number(group.values[b]), x + bar_width / 2,
+                set_color(canvas, kInk);
+                draw_text(canvas, format_number(group.values[b]), x + bar_width / 2,
                           area.y + area.height - height - 5, 10, 0.5);
             }
         }
-        set_color(cr, kInk);
+        set_color(canvas, kInk);
         for (std::size_t line = 0; line < group.label_lines.size(); ++line) {
-            draw_text(cr, group.label_lines[line], center,
+            draw_text(canvas, group.label_lines[line], center,
                       area.y + area.height + 18 + 15 * static_cast<double>(line), 11, 0.5);
         }
     }
 
-    draw_axes(cr, area);
+    draw_axes(canvas, area);
     if (chart.groups.empty() || max_value <= 0) {
-        draw_no_data(cr, area);
+        draw_no_data(canvas, area);
     }
 }
 

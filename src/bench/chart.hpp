@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <cairo.h>
-
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "canvas.hpp"
 
 namespace imgbus::bench {
 
@@ -64,12 +64,12 @@ struct BarChart {
 std::vector<double> nice_ticks(double max, int target = 5);
 
 // Draws a chart, with its title, axes, units and legend, inside the frame.
-void draw_line_chart(cairo_t* cr, const Rect& frame, const LineChart& chart);
-void draw_bar_chart(cairo_t* cr, const Rect& frame, const BarChart& chart);
+void draw_line_chart(const Canvas& canvas, const Rect& frame, const LineChart& chart);
+void draw_bar_chart(const Canvas& canvas, const Rect& frame, const BarChart& chart);
 
 // Writes text with its left edge at x and its baseline at y (align 0), centred (0.5) or
 // right-aligned (1); bold selects the bold face.
-void draw_text(cairo_t* cr, const std::string& text, double x, double y, double size,
+void draw_text(const Canvas& canvas, const std::string& text, double x, double y, double size,
                double align = 0, bool bold = false);
 
 // Formats a tick or value label without needless digits (1200, 12.5, 0.25).

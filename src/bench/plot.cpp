@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "plot.hpp"
 
-#include <cairo.h>
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -12,8 +11,8 @@
 namespace imgbus::bench {
 namespace {
 
-using SurfacePtr = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)>;
-using ContextPtr = std::unique_ptr<cairo_t, decltype(&cairo_destroy)>;
+using SurfacePtr = std::unique_ptr<cairo_surface_t, decltype(&::cairo_surface_destroy)>;
+using ContextPtr = std::unique_ptr<cairo_t, decltype(&::cairo_destroy)>;
 
 constexpr Color kIdealColor{0.55, 0.55, 0.55};
 
@@ -91,15 +90,15 @@ LineChart speedup_chart(const BenchReport& report) {
     return chart;
 }
 
-void draw_header(cairo_t* cr, const BenchReport& report) {
+void draw_header(const Canvas& canvas, const BenchReport& report) {
     const std::string image = std::filesystem::path(report.image_path).filename().string();
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    draw_text(cr,
+    canvas.set_source_rgb(0.1, 0.1, 0.1);
+    draw_text(canvas,
               fmt::format("imgbus bench: {} of {}, concurrency {}{}", report.op, image,
                           report.concurrency, report.safer ? " (safer mode)" : ""),
               kPlotWidth / 2.0, 36, 24, 0.5, true);
-    cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
-    draw_text(cr,
+    canvas.set_source_rgb(0.35, 0.35, 0.35);
+    draw_text(canvas,
               fmt::format("server {} | {} | passes {} | delay {} s | latency = upload sent to "
                           "job done, as the client saw it",
                           report.url, report.generated_at, report.passes,
@@ -113,25 +112,25 @@ Rect panel(int row, int column, int columns) {
                 width - 20, kPlotRowHeight - 10};
 }
 
-void draw_panels(cairo_t* cr, const BenchReport& report) {
-    draw_line_chart(cr, panel(0, 0, 2),
+void draw_panels(const Canvas& canvas, const BenchReport& report) {
+    draw_line_chart(canvas, panel(0, 0, 2),
                     per_count_chart(
                         report, "Average latency", "latency (ms)",
                         [](const BenchStep& s) { return s.summary.latency.avg * 1e3; }, true));
-    draw_line_chart(cr, panel(0, 1, 2),
+    draw_line_chart(canvas, panel(0, 1, 2),
                     per_count_chart(
                         report, "p95 latency", "latency (ms)",
                         [](const BenchStep& s) { return s.summary.latency.p95 * 1e3; }, true));
     draw_line_chart(
-        cr, panel(1, 0, 2),
+        canvas, panel(1, 0, 2),
         per_count_chart(
             report, "Throughput", "completed jobs per second (req/s)",
             [](const BenchStep& s) { return s.summary.throughput_jobs_per_second; }, false));
     if (report.thread_sweep) {
-        draw_line_chart(cr, panel(1, 1, 2), speedup_chart(report));
-        draw_bar_chart(cr, panel(2, 0, 1), breakdown_chart(report));
+        draw_line_chart(canvas, panel(1, 1, 2), speedup_chart(report));
+        draw_bar_chart(canvas, panel(2, 0, 1), breakdown_chart(report));
     } else {
-        draw_bar_chart(cr, panel(1, 1, 2), breakdown_chart(report));
+        draw_bar_chart(canvas, panel(1, 1, 2), breakdown_chart(report));
     }
 }
 
@@ -143,25 +142,31 @@ PlotSize benchmark_plot_size(const BenchReport& report) {
 }
 
 Result<void> render_benchmark_png(const BenchReport& report, const std::string& path) {
+    const auto loaded = load_cairo();
+    if (!loaded) {
+        return loaded.error();
+    }
+    const CairoLibrary& cairo = **loaded;
     const PlotSize size = benchmark_plot_size(report);
-    SurfacePtr surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, size.width, size.height),
-                       &cairo_surface_destroy);
-    ContextPtr cr(cairo_create(surface.get()), &cairo_destroy);
-    cairo_set_source_rgb(cr.get(), 1, 1, 1);
-    cairo_paint(cr.get());
-    draw_header(cr.get(), report);
-    draw_panels(cr.get(), report);
-    cairo_surface_flush(surface.get());
+    SurfacePtr surface(cairo.image_surface_create(CAIRO_FORMAT_RGB24, size.width, size.height),
+                       cairo.surface_destroy);
+    ContextPtr cr(cairo.create(surface.get()), cairo.destroy);
+    const Canvas canvas(cairo, cr.get());
+    canvas.set_source_rgb(1, 1, 1);
+    canvas.paint();
+    draw_header(canvas, report);
+    draw_panels(canvas, report);
+    cairo.surface_flush(surface.get());
 
-    if (const auto status = cairo_status(cr.get()); status != CAIRO_STATUS_SUCCESS) {
+    if (const auto status = cairo.status(cr.get()); status != CAIRO_STATUS_SUCCESS) {
         return Error{
             std::make_error_code(std::errc::io_error),
-            std::string("cannot draw the benchmark plot: ") + cairo_status_to_string(status)};
+            std::string("cannot draw the benchmark plot: ") + cairo.status_to_string(status)};
     }
-    if (const auto status = cairo_surface_write_to_png(surface.get(), path.c_str());
+    if (const auto status = cairo.surface_write_to_png(surface.get(), path.c_str());
         status != CAIRO_STATUS_SUCCESS) {
         return Error{std::make_error_code(std::errc::io_error),
-                     "cannot write the plot to " + path + ": " + cairo_status_to_string(status) +
+                     "cannot write the plot to " + path + ": " + cairo.status_to_string(status) +
                          "; choose a writable --output path"};
     }
     return {};
