@@ -28,7 +28,7 @@ broker::Errc errc_of(std::uint16_t reply_code, broker::Errc not_found) {
 Result<void> RemoteBrokerImpl::check_reply(amqp_channel_t channel, const std::string& what,
                                            broker::Errc not_found) {
     if (conn_ == nullptr) return unavailable(what);
-    const auto reply = amqp_get_rpc_reply(conn_);
+    const auto reply = rabbitmq_.get_rpc_reply(conn_);
     if (reply.reply_type == AMQP_RESPONSE_NORMAL) return {};
     if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
         reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
@@ -36,21 +36,21 @@ Result<void> RemoteBrokerImpl::check_reply(amqp_channel_t channel, const std::st
         const auto code = close->reply_code;
         auto text = to_string(close->reply_text);
         amqp_channel_close_ok_t ok{};
-        amqp_send_method(conn_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+        rabbitmq_.send_method(conn_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
         forget_channel_deliveries(channel);
         if (channel == kControlChannel) (void)open_channel(channel);
         return broker::make_error(errc_of(code, not_found), what + " refused by the broker: " +
                                                                 std::to_string(code) + " " + text);
     }
     std::string reason = reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION
-                             ? amqp_error_string2(reply.library_error)
+                             ? rabbitmq_.error_string2(reply.library_error)
                              : "the broker closed the connection";
     drop_connection(what + ": " + reason);
     return unavailable(what);
 }
 
 Result<void> RemoteBrokerImpl::open_channel(amqp_channel_t channel) {
-    amqp_channel_open(conn_, channel);
+    rabbitmq_.channel_open(conn_, channel);
     return check_reply(channel, "opening channel " + std::to_string(channel));
 }
 
@@ -59,9 +59,9 @@ Result<void> RemoteBrokerImpl::io_declare(const std::string& queue,
     if (conn_ == nullptr) return unavailable("declaring queue " + queue);
     TableStorage storage;
     const auto arguments = storage.table(queue_arguments(options));
-    amqp_queue_declare(conn_, kControlChannel, storage.bytes(queue), options.passive ? 1 : 0,
-                       options.durable ? 1 : 0, options.exclusive ? 1 : 0,
-                       options.auto_delete ? 1 : 0, arguments);
+    rabbitmq_.queue_declare(conn_, kControlChannel, storage.bytes(queue), options.passive ? 1 : 0,
+                            options.durable ? 1 : 0, options.exclusive ? 1 : 0,
+                            options.auto_delete ? 1 : 0, arguments);
     if (auto declared = check_reply(kControlChannel, "declaring queue " + queue); !declared) {
         return declared;
     }
@@ -75,10 +75,10 @@ Result<void> RemoteBrokerImpl::io_publish(const std::string& queue, const broker
     TableStorage storage;
     const auto properties = to_properties(message, storage);
     const int sent =
-        amqp_basic_publish(conn_, kPublishChannel, amqp_empty_bytes, storage.bytes(queue), 0, 0,
-                           &properties, storage.bytes(message.body));
+        rabbitmq_.basic_publish(conn_, kPublishChannel, kEmptyBytes, storage.bytes(queue), 0, 0,
+                                &properties, storage.bytes(message.body));
     if (sent != AMQP_STATUS_OK) {
-        drop_connection("publishing: " + std::string(amqp_error_string2(sent)));
+        drop_connection("publishing: " + std::string(rabbitmq_.error_string2(sent)));
         return unavailable("publishing to " + queue);
     }
     confirms_.emplace(next_publish_seq_++, std::move(confirm));
@@ -103,11 +103,11 @@ Result<void> RemoteBrokerImpl::io_start_consumer(Consumer& consumer) {
     if (auto opened = open_channel(channel); !opened) return opened;
     const auto prefetch =
         static_cast<std::uint16_t>(std::min<std::uint32_t>(consumer.prefetch, 65'535));
-    amqp_basic_qos(conn_, channel, 0, prefetch, 0);
+    rabbitmq_.basic_qos(conn_, channel, 0, prefetch, 0);
     if (auto qos = check_reply(channel, "basic.qos"); !qos) return qos;
     TableStorage storage;
-    amqp_basic_consume(conn_, channel, storage.bytes(consumer.queue), storage.bytes(consumer.tag),
-                       0, 0, 0, amqp_empty_table);
+    rabbitmq_.basic_consume(conn_, channel, storage.bytes(consumer.queue),
+                            storage.bytes(consumer.tag), 0, 0, 0, kEmptyTable);
     if (auto started = check_reply(channel, "consuming from " + consumer.queue); !started) {
         return started;
     }
@@ -128,7 +128,7 @@ Result<void> RemoteBrokerImpl::io_cancel(const std::string& tag) {
     channel_consumers_.erase(channel);
     forget_channel_deliveries(channel);
     // Closing the channel cancels the consumer and requeues its unacked deliveries.
-    amqp_channel_close(conn_, channel, AMQP_REPLY_SUCCESS);
+    rabbitmq_.channel_close(conn_, channel, AMQP_REPLY_SUCCESS);
     return check_reply(channel, "closing the channel of consumer " + tag);
 }
 
@@ -145,17 +145,17 @@ Result<void> RemoteBrokerImpl::io_settle(std::uint64_t tag, Settle how, bool req
     int status = AMQP_STATUS_OK;
     switch (how) {
         case Settle::ack:
-            status = amqp_basic_ack(conn_, channel, amqp_tag, 0);
+            status = rabbitmq_.basic_ack(conn_, channel, amqp_tag, 0);
             break;
         case Settle::nack:
-            status = amqp_basic_nack(conn_, channel, amqp_tag, 0, requeue ? 1 : 0);
+            status = rabbitmq_.basic_nack(conn_, channel, amqp_tag, 0, requeue ? 1 : 0);
             break;
         case Settle::reject:
-            status = amqp_basic_reject(conn_, channel, amqp_tag, requeue ? 1 : 0);
+            status = rabbitmq_.basic_reject(conn_, channel, amqp_tag, requeue ? 1 : 0);
             break;
     }
     if (status != AMQP_STATUS_OK) {
-        drop_connection("settling a delivery: " + std::string(amqp_error_string2(status)));
+        drop_connection("settling a delivery: " + std::string(rabbitmq_.error_string2(status)));
         return unavailable("settling delivery tag " + std::to_string(tag));
     }
     return {};
@@ -164,8 +164,8 @@ Result<void> RemoteBrokerImpl::io_settle(std::uint64_t tag, Settle how, bool req
 Result<broker::QueueStats> RemoteBrokerImpl::io_queue_stats(const std::string& queue) {
     if (conn_ == nullptr) return unavailable("reading the depth of " + queue);
     TableStorage storage;
-    const auto* ok = amqp_queue_declare(conn_, kControlChannel, storage.bytes(queue), 1, 0, 0, 0,
-                                        amqp_empty_table);
+    const auto* ok = rabbitmq_.queue_declare(conn_, kControlChannel, storage.bytes(queue), 1, 0, 0,
+                                             0, kEmptyTable);
     if (auto checked = check_reply(kControlChannel, "passive declare of " + queue); !checked) {
         return checked.error();
     }
@@ -183,7 +183,7 @@ Result<broker::QueueStats> RemoteBrokerImpl::io_queue_stats(const std::string& q
 Result<std::size_t> RemoteBrokerImpl::io_purge(const std::string& queue) {
     if (conn_ == nullptr) return unavailable("purging " + queue);
     TableStorage storage;
-    const auto* ok = amqp_queue_purge(conn_, kControlChannel, storage.bytes(queue));
+    const auto* ok = rabbitmq_.queue_purge(conn_, kControlChannel, storage.bytes(queue));
     if (auto checked = check_reply(kControlChannel, "purging " + queue); !checked) {
         return checked.error();
     }
@@ -193,7 +193,7 @@ Result<std::size_t> RemoteBrokerImpl::io_purge(const std::string& queue) {
 Result<void> RemoteBrokerImpl::io_delete(const std::string& queue) {
     if (conn_ == nullptr) return unavailable("deleting " + queue);
     TableStorage storage;
-    amqp_queue_delete(conn_, kControlChannel, storage.bytes(queue), 0, 0);
+    rabbitmq_.queue_delete(conn_, kControlChannel, storage.bytes(queue), 0, 0);
     if (auto checked = check_reply(kControlChannel, "deleting " + queue); !checked) return checked;
     queues_.erase(queue);
     return {};

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The I/O thread of the rabbitmq-c client: connect, reconnect with back-off, and the loop that
 // runs commands and reads frames. See remote_broker.hpp for the threading rules.
-#include <amqp_tcp_socket.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -19,12 +18,14 @@ timeval to_timeval(std::chrono::seconds seconds) {
     return timeval{static_cast<time_t>(seconds.count()), 0};
 }
 
-std::string library_error(int status) { return amqp_error_string2(status); }
+std::string library_error(const RabbitmqLibrary& rabbitmq, int status) {
+    return rabbitmq.error_string2(status);
+}
 
 // The reason in an RPC reply that is not normal, for log lines.
-std::string describe_reply(const amqp_rpc_reply_t& reply) {
+std::string describe_reply(const RabbitmqLibrary& rabbitmq, const amqp_rpc_reply_t& reply) {
     if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
-        return library_error(reply.library_error);
+        return library_error(rabbitmq, reply.library_error);
     }
     if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
         reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
@@ -88,41 +89,42 @@ void RemoteBrokerImpl::sleep_before_retry(int attempt) {
 }
 
 Result<void> RemoteBrokerImpl::connect() {
-    conn_ = amqp_new_connection();
-    auto* socket = amqp_tcp_socket_new(conn_);
+    conn_ = rabbitmq_.new_connection();
+    auto* socket = rabbitmq_.tcp_socket_new(conn_);
     if (socket == nullptr) {
-        amqp_destroy_connection(conn_);
+        rabbitmq_.destroy_connection(conn_);
         conn_ = nullptr;
         return broker::make_error(broker::Errc::unavailable, "creating a socket failed");
     }
     auto timeout = to_timeval(options_.connect_timeout);
-    amqp_set_handshake_timeout(conn_, &timeout);
-    amqp_set_rpc_timeout(conn_, &timeout);
-    const int opened = amqp_socket_open_noblock(socket, url_.host.c_str(), url_.port, &timeout);
+    rabbitmq_.set_handshake_timeout(conn_, &timeout);
+    rabbitmq_.set_rpc_timeout(conn_, &timeout);
+    const int opened =
+        rabbitmq_.socket_open_noblock(socket, url_.host.c_str(), url_.port, &timeout);
     if (opened != AMQP_STATUS_OK) {
-        amqp_destroy_connection(conn_);
+        rabbitmq_.destroy_connection(conn_);
         conn_ = nullptr;
         // rabbitmq-c keeps no errno for a failed connect, so the text cannot say refused or
         // unreachable.
         return broker::make_error(broker::Errc::unavailable,
                                   "TCP connect to " + url_.host + ":" + std::to_string(url_.port) +
-                                      " failed: " + library_error(opened) +
+                                      " failed: " + library_error(rabbitmq_, opened) +
                                       "; check that the broker runs at that address");
     }
     amqp_table_entry_t name_entry{};
-    name_entry.key = amqp_cstring_bytes("connection_name");
+    name_entry.key = rabbitmq_.cstring_bytes("connection_name");
     name_entry.value.kind = AMQP_FIELD_KIND_UTF8;
-    name_entry.value.value.bytes = amqp_cstring_bytes(options_.connection_name.c_str());
+    name_entry.value.value.bytes = rabbitmq_.cstring_bytes(options_.connection_name.c_str());
     amqp_table_t properties{1, &name_entry};
-    const auto login = amqp_login_with_properties(
+    const auto login = rabbitmq_.login_with_properties(
         conn_, url_.vhost.c_str(), 0, kFrameMaxBytes, static_cast<int>(options_.heartbeat.count()),
         &properties, AMQP_SASL_METHOD_PLAIN, url_.username.c_str(), url_.password.c_str());
     if (login.reply_type != AMQP_RESPONSE_NORMAL) {
         // The reply text lives in the connection's memory: copy it before destroying it.
         std::string message = "login as " + url_.username + " to vhost " + url_.vhost +
-                              " failed: " + describe_reply(login) +
+                              " failed: " + describe_reply(rabbitmq_, login) +
                               "; check the user, password and vhost";
-        amqp_destroy_connection(conn_);
+        rabbitmq_.destroy_connection(conn_);
         conn_ = nullptr;
         return broker::make_error(broker::Errc::unavailable, std::move(message));
     }
@@ -132,7 +134,7 @@ Result<void> RemoteBrokerImpl::connect() {
     Result<void> ready = open_channel(kControlChannel);
     if (ready) ready = open_channel(kPublishChannel);
     if (ready) {
-        amqp_confirm_select(conn_, kPublishChannel);
+        rabbitmq_.confirm_select(conn_, kPublishChannel);
         ready = check_reply(kPublishChannel, "confirm.select");
     }
     if (!ready) drop_connection("setting up channels: " + ready.error().message);
@@ -174,8 +176,8 @@ void RemoteBrokerImpl::pump() {
     while (!stopping_ && conn_ != nullptr) {
         run_commands();
         if (conn_ == nullptr) break;
-        if (!amqp_frames_enqueued(conn_) && !amqp_data_in_buffer(conn_)) {
-            pollfd fds[2] = {{amqp_get_sockfd(conn_), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+        if (!rabbitmq_.frames_enqueued(conn_) && !rabbitmq_.data_in_buffer(conn_)) {
+            pollfd fds[2] = {{rabbitmq_.get_sockfd(conn_), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
             ::poll(fds, 2, kPollMillis);
         }
         read_available_frames();
@@ -186,15 +188,15 @@ void RemoteBrokerImpl::read_available_frames() {
     const timeval zero{0, 0};
     while (conn_ != nullptr) {
         amqp_frame_t frame{};
-        const int status = amqp_simple_wait_frame_noblock(conn_, &frame, &zero);
+        const int status = rabbitmq_.simple_wait_frame_noblock(conn_, &frame, &zero);
         if (status == AMQP_STATUS_TIMEOUT) break;
         if (status != AMQP_STATUS_OK) {
-            drop_connection(library_error(status));
+            drop_connection(library_error(rabbitmq_, status));
             return;
         }
         handle_frame(frame);
     }
-    if (conn_ != nullptr) amqp_maybe_release_buffers(conn_);
+    if (conn_ != nullptr) rabbitmq_.maybe_release_buffers(conn_);
 }
 
 void RemoteBrokerImpl::handle_frame(const amqp_frame_t& frame) {
@@ -217,8 +219,8 @@ void RemoteBrokerImpl::handle_frame(const amqp_frame_t& frame) {
         }
         case AMQP_BASIC_RETURN_METHOD: {
             amqp_message_t returned{};
-            (void)amqp_read_message(conn_, channel, &returned, 0);
-            amqp_destroy_message(&returned);
+            (void)rabbitmq_.read_message(conn_, channel, &returned, 0);
+            rabbitmq_.destroy_message(&returned);
             return;
         }
         case AMQP_BASIC_CANCEL_METHOD: {
@@ -237,7 +239,7 @@ void RemoteBrokerImpl::handle_frame(const amqp_frame_t& frame) {
                 "the broker closed the connection: " + std::to_string(close->reply_code) + " " +
                 to_string(close->reply_text);
             amqp_connection_close_ok_t ok{};
-            amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+            rabbitmq_.send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
             drop_connection(reason);
             return;
         }
@@ -261,13 +263,13 @@ void RemoteBrokerImpl::handle_delivery(amqp_channel_t channel,
     std::string exchange = to_string(deliver.exchange);
     std::string routing_key = to_string(deliver.routing_key);
     amqp_message_t content{};
-    const auto read = amqp_read_message(conn_, channel, &content, 0);
+    const auto read = rabbitmq_.read_message(conn_, channel, &content, 0);
     if (read.reply_type != AMQP_RESPONSE_NORMAL) {
-        drop_connection("reading a delivery: " + describe_reply(read));
+        drop_connection("reading a delivery: " + describe_reply(rabbitmq_, read));
         return;
     }
     broker::Message message = to_message(content.properties, content.body);
-    amqp_destroy_message(&content);
+    rabbitmq_.destroy_message(&content);
 
     auto found = channel_consumers_.find(channel);
     if (found == channel_consumers_.end()) return;  // cancelled; the broker requeues it
@@ -313,7 +315,7 @@ void RemoteBrokerImpl::handle_channel_close(amqp_channel_t channel,
     const std::string reason = std::to_string(close.reply_code) + " " + to_string(close.reply_text);
     log_->error("broker {}: the broker closed channel {}: {}", description_, channel, reason);
     amqp_channel_close_ok_t ok{};
-    amqp_send_method(conn_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+    rabbitmq_.send_method(conn_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
     forget_channel_deliveries(channel);
     if (channel == kPublishChannel) {
         for (auto& [seq, promise] : confirms_) {
@@ -322,7 +324,7 @@ void RemoteBrokerImpl::handle_channel_close(amqp_channel_t channel,
         confirms_.clear();
         next_publish_seq_ = 1;
         if (open_channel(channel)) {
-            amqp_confirm_select(conn_, channel);
+            rabbitmq_.confirm_select(conn_, channel);
             (void)check_reply(channel, "confirm.select");
         }
         return;
@@ -342,7 +344,7 @@ void RemoteBrokerImpl::drop_connection(const std::string& reason) {
         connected_ = false;
     }
     if (!stopping_) log_->error("broker {}: connection lost: {}", description_, reason);
-    amqp_destroy_connection(conn_);
+    rabbitmq_.destroy_connection(conn_);
     conn_ = nullptr;
     for (auto& [seq, promise] : confirms_) {
         promise->set_value(
@@ -358,10 +360,10 @@ void RemoteBrokerImpl::drop_connection(const std::string& reason) {
 void RemoteBrokerImpl::close_gracefully() {
     if (conn_ == nullptr) return;
     for (auto& [channel, tag] : channel_consumers_) {
-        amqp_channel_close(conn_, channel, AMQP_REPLY_SUCCESS);
+        rabbitmq_.channel_close(conn_, channel, AMQP_REPLY_SUCCESS);
     }
     channel_consumers_.clear();
-    amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+    rabbitmq_.connection_close(conn_, AMQP_REPLY_SUCCESS);
     drop_connection("stopping");
     log_->info("broker {}: connection closed", description_);
 }

@@ -19,8 +19,10 @@ std::chrono::milliseconds command_timeout(const ClientOptions& options) {
 
 }  // namespace
 
-RemoteBrokerImpl::RemoteBrokerImpl(BrokerUrl url, ClientOptions options)
-    : url_(std::move(url)),
+RemoteBrokerImpl::RemoteBrokerImpl(const RabbitmqLibrary& rabbitmq, BrokerUrl url,
+                                   ClientOptions options)
+    : rabbitmq_(rabbitmq),
+      url_(std::move(url)),
       options_(std::move(options)),
       description_(redacted_url(url_)),
       log_(module_logger("amqp")) {
@@ -188,8 +190,13 @@ Result<std::unique_ptr<RemoteBroker>> open_remote_broker(BrokerUrl url, ClientOp
                                   "no user for the broker " + redacted_url(url) +
                                       "; put it in the URL or set IMGBUS_BROKER_USER");
     }
+    const auto rabbitmq = client::load_rabbitmq();
+    if (!rabbitmq) {
+        return broker::make_error(broker::Errc::not_supported, "cannot reach " + redacted_url(url) +
+                                                                   ": " + rabbitmq.error().message);
+    }
     return std::unique_ptr<RemoteBroker>(
-        std::make_unique<client::RemoteBrokerImpl>(std::move(url), std::move(options)));
+        std::make_unique<client::RemoteBrokerImpl>(**rabbitmq, std::move(url), std::move(options)));
 }
 
 }  // namespace imgbus::amqp

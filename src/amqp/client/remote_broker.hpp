@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <amqp.h>
 #include <spdlog/logger.h>
 
 #include <atomic>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "imgbus/amqp/client.hpp"
+#include "rabbitmq_library.hpp"
 
 namespace imgbus::amqp::client {
 
@@ -44,7 +44,7 @@ namespace imgbus::amqp::client {
 // consumer again.
 class RemoteBrokerImpl final : public RemoteBroker {
   public:
-    RemoteBrokerImpl(BrokerUrl url, ClientOptions options);
+    RemoteBrokerImpl(const RabbitmqLibrary& rabbitmq, BrokerUrl url, ClientOptions options);
     ~RemoteBrokerImpl() override;
 
     bool wait_connected(std::chrono::milliseconds timeout) override;
@@ -126,6 +126,7 @@ class RemoteBrokerImpl final : public RemoteBroker {
     void forget_channel_deliveries(amqp_channel_t channel);
     Error unavailable(const std::string& what) const;
 
+    const RabbitmqLibrary& rabbitmq_;  // rabbitmq-c, called on the I/O thread only
     const BrokerUrl url_;
     const ClientOptions options_;
     const std::string description_;
@@ -159,5 +160,10 @@ class RemoteBrokerImpl final : public RemoteBroker {
 inline constexpr amqp_channel_t kControlChannel = 1;
 inline constexpr amqp_channel_t kPublishChannel = 2;
 inline constexpr amqp_channel_t kFirstConsumerChannel = 3;
+
+// The values of rabbitmq-c's amqp_empty_bytes and amqp_empty_table, which are variables, not
+// functions, in the library that is loaded with dlopen.
+inline constexpr amqp_bytes_t kEmptyBytes{0, nullptr};
+inline constexpr amqp_table_t kEmptyTable{0, nullptr};
 
 }  // namespace imgbus::amqp::client
