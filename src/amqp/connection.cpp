@@ -2,7 +2,6 @@
 #include "connection.hpp"
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include "imgbus/amqp/frame.hpp"
+#include "imgbus/dynload/libcrypto.hpp"
 #include "imgbus/log.hpp"
 
 namespace imgbus::amqp {
@@ -62,7 +62,7 @@ bool capability(const broker::FieldTable& client_properties, std::string_view na
 
 bool equal_secret(const std::string& given, const std::string& expected) {
     return given.size() == expected.size() &&
-           CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+           dynload::libcrypto().CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
 // Splits a PLAIN response, "authzid \0 authcid \0 password", into user and password.

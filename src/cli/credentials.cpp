@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,8 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "imgbus/dynload/libcrypto.hpp"
 
 namespace imgbus::cli {
 namespace fs = std::filesystem;
@@ -27,7 +28,7 @@ std::string random_text(std::size_t length, std::string_view alphabet) {
     std::string text;
     while (text.size() < length) {
         unsigned char byte = 0;
-        if (RAND_bytes(&byte, 1) != 1) {
+        if (dynload::libcrypto().RAND_bytes(&byte, 1) != 1) {
             throw std::runtime_error("the OpenSSL random generator failed");
         }
         text.push_back(alphabet[byte % alphabet.size()]);

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
+#include <exception>
 
 #include "commands.hpp"
 
@@ -18,6 +21,15 @@ int main(int argc, char** argv) {
     imgbus::cli::register_admin(app);
     imgbus::cli::register_worker(app);
 
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error);
+    } catch (const std::exception& error) {
+        // Reports a failure that no command turned into its own message, instead of aborting.
+        // One example is libcrypto missing when the first digest is computed.
+        spdlog::critical("{}", error.what());
+        return 1;
+    }
     return 0;
 }

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "management_client.hpp"
 
-#include <openssl/evp.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "imgbus/dynload/libcrypto.hpp"
 
 namespace imgbus::cli {
 namespace {
@@ -34,9 +34,9 @@ Error failure(std::string message) {
 
 std::string base64(std::string_view text) {
     std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-    int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                 reinterpret_cast<const unsigned char*>(text.data()),
-                                 static_cast<int>(text.size()));
+    int length = dynload::libcrypto().EVP_EncodeBlock(
+        reinterpret_cast<unsigned char*>(out.data()),
+        reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
     out.resize(static_cast<std::size_t>(length));
     return out;
 }

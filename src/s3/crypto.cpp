@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "crypto.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <stdexcept>
+
+#include "imgbus/dynload/libcrypto.hpp"
 
 namespace imgbus::s3 {
 namespace {
 
 const EVP_MD* digest_algorithm(Digest::Kind kind) {
-    return kind == Digest::Kind::sha256 ? EVP_sha256() : EVP_md5();
+    const auto& crypto = dynload::libcrypto();
+    return kind == Digest::Kind::sha256 ? crypto.EVP_sha256() : crypto.EVP_md5();
 }
 
 int base64_value(char c) {
@@ -46,15 +44,18 @@ std::string sha256_hex(std::string_view data) {
 Sha256Digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view data) {
     Sha256Digest out{};
     unsigned length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &length);
+    const auto& crypto = dynload::libcrypto();
+    crypto.HMAC(crypto.EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+                &length);
     return out;
 }
 
 std::string base64_encode(std::span<const std::uint8_t> bytes) {
     std::string text(4 * ((bytes.size() + 2) / 3), '\0');
-    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), bytes.data(),
-                                        static_cast<int>(bytes.size()));
+    const int written =
+        dynload::libcrypto().EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
+                                             bytes.data(), static_cast<int>(bytes.size()));
     text.resize(static_cast<std::size_t>(written));
     return text;
 }
@@ -92,23 +93,24 @@ std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+    return a.size() == b.size() &&
+           dynload::libcrypto().CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 void random_bytes(std::span<std::uint8_t> out) {
-    if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+    if (dynload::libcrypto().RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
         throw std::runtime_error("the OpenSSL random generator failed");
     }
 }
 
 struct Digest::Impl {
-    EVP_MD_CTX* context = EVP_MD_CTX_new();
-    ~Impl() { EVP_MD_CTX_free(context); }
+    EVP_MD_CTX* context = dynload::libcrypto().EVP_MD_CTX_new();
+    ~Impl() { dynload::libcrypto().EVP_MD_CTX_free(context); }
 };
 
 Digest::Digest(Kind kind) : impl_(std::make_unique<Impl>()), kind_(kind) {
-    if (impl_->context == nullptr ||
-        EVP_DigestInit_ex(impl_->context, digest_algorithm(kind), nullptr) != 1) {
+    if (impl_->context == nullptr || dynload::libcrypto().EVP_DigestInit_ex(
+                                         impl_->context, digest_algorithm(kind), nullptr) != 1) {
         throw std::runtime_error("cannot initialise an OpenSSL digest");
     }
 }
@@ -118,19 +120,19 @@ Digest::Digest(Digest&&) noexcept = default;
 Digest& Digest::operator=(Digest&&) noexcept = default;
 
 void Digest::update(std::span<const std::uint8_t> data) {
-    EVP_DigestUpdate(impl_->context, data.data(), data.size());
+    dynload::libcrypto().EVP_DigestUpdate(impl_->context, data.data(), data.size());
 }
 
 void Digest::update(std::string_view data) {
-    EVP_DigestUpdate(impl_->context, data.data(), data.size());
+    dynload::libcrypto().EVP_DigestUpdate(impl_->context, data.data(), data.size());
 }
 
 std::vector<std::uint8_t> Digest::finish() {
     std::vector<std::uint8_t> out(EVP_MAX_MD_SIZE);
     unsigned length = 0;
-    EVP_DigestFinal_ex(impl_->context, out.data(), &length);
+    dynload::libcrypto().EVP_DigestFinal_ex(impl_->context, out.data(), &length);
     out.resize(length);
-    EVP_DigestInit_ex(impl_->context, digest_algorithm(kind_), nullptr);
+    dynload::libcrypto().EVP_DigestInit_ex(impl_->context, digest_algorithm(kind_), nullptr);
     return out;
 }
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "digest.hpp"
 
-#include <openssl/evp.h>
-
 #include <memory>
 #include <stdexcept>
+
+#include "imgbus/dynload/libcrypto.hpp"
 
 namespace imgbus::store {
 
@@ -24,14 +24,16 @@ std::string to_hex(const unsigned char* bytes, unsigned int size) {
 // Hashes with OpenSSL's EVP interface. A failure here means OpenSSL itself is broken (for
 // example MD5 disabled by a FIPS-only configuration), so it throws instead of returning.
 std::string digest_hex(const EVP_MD* algorithm, const void* data, std::size_t size) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                    &EVP_MD_CTX_free);
+    const auto& crypto = dynload::libcrypto();
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(crypto.EVP_MD_CTX_new(),
+                                                                    crypto.EVP_MD_CTX_free);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_size = 0;
-    if (!context || EVP_DigestInit_ex(context.get(), algorithm, nullptr) != 1 ||
-        EVP_DigestUpdate(context.get(), data, size) != 1 ||
-        EVP_DigestFinal_ex(context.get(), digest, &digest_size) != 1) {
-        throw std::runtime_error(std::string("OpenSSL digest ") + EVP_MD_get0_name(algorithm) +
+    if (!context || crypto.EVP_DigestInit_ex(context.get(), algorithm, nullptr) != 1 ||
+        crypto.EVP_DigestUpdate(context.get(), data, size) != 1 ||
+        crypto.EVP_DigestFinal_ex(context.get(), digest, &digest_size) != 1) {
+        throw std::runtime_error(std::string("OpenSSL digest ") +
+                                 crypto.EVP_MD_get0_name(algorithm) +
                                  " failed; check the OpenSSL configuration");
     }
     return to_hex(digest, digest_size);
@@ -40,11 +42,11 @@ std::string digest_hex(const EVP_MD* algorithm, const void* data, std::size_t si
 }  // namespace
 
 std::string md5_hex(std::span<const std::uint8_t> data) {
-    return digest_hex(EVP_md5(), data.data(), data.size());
+    return digest_hex(dynload::libcrypto().EVP_md5(), data.data(), data.size());
 }
 
 std::string sha256_hex(std::string_view text) {
-    return digest_hex(EVP_sha256(), text.data(), text.size());
+    return digest_hex(dynload::libcrypto().EVP_sha256(), text.data(), text.size());
 }
 
 }  // namespace imgbus::store

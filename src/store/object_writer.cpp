@@ -2,12 +2,12 @@
 #include "object_writer.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <limits>
 
+#include "imgbus/dynload/libcrypto.hpp"
 #include "text.hpp"
 
 namespace imgbus::store {
@@ -30,9 +30,12 @@ std::size_t reserved_json_bytes(ObjectInfo info) {
 }  // namespace
 
 struct FileObjectWriter::Md5 {
-    EVP_MD_CTX* context = EVP_MD_CTX_new();
-    Md5() { EVP_DigestInit_ex(context, EVP_md5(), nullptr); }
-    ~Md5() { EVP_MD_CTX_free(context); }
+    EVP_MD_CTX* context = dynload::libcrypto().EVP_MD_CTX_new();
+    Md5() {
+        const auto& crypto = dynload::libcrypto();
+        crypto.EVP_DigestInit_ex(context, crypto.EVP_md5(), nullptr);
+    }
+    ~Md5() { dynload::libcrypto().EVP_MD_CTX_free(context); }
 };
 
 FileObjectWriter::FileObjectWriter(FilesystemStore& store, ObjectInfo info, std::string etag,
@@ -88,7 +91,7 @@ Result<void> FileObjectWriter::write(std::span<const std::uint8_t> data) {
     if (auto written = write_all(file_.get(), data, temp_); !written) {
         return written;
     }
-    EVP_DigestUpdate(md5_->context, data.data(), data.size());
+    dynload::libcrypto().EVP_DigestUpdate(md5_->context, data.data(), data.size());
     info_.size += data.size();
     return {};
 }
@@ -99,7 +102,7 @@ Result<ObjectInfo> FileObjectWriter::commit() {
     }
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned length = 0;
-    EVP_DigestFinal_ex(md5_->context, digest, &length);
+    dynload::libcrypto().EVP_DigestFinal_ex(md5_->context, digest, &length);
     static const char* const kHex = "0123456789abcdef";
     std::string md5;
     for (unsigned i = 0; i < length; ++i) {
