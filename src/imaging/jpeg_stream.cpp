@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 // The streaming JPEG to gray JPEG codec: libjpeg's decoder fills strips of rows on the calling
-// thread, and libjpeg's encoder, on a second thread, turns each strip gray and writes it. The
-// encoder settings match encode(), so the whole-image path and this one give the same file.
+// thread, and libjpeg's encoder, on a second thread, turns each strip gray and writes it to a
+// ByteSink through a fixed buffer. The encoder settings match encode(), so the whole-image path
+// and this one give the same file.
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "codec_detail.hpp"
 #include "imgbus/imaging/grayscale.hpp"
+#include "imgbus/imaging/populated_buffer.hpp"
 #include "imgbus/imaging/stream.hpp"
+#include "jpeg_sink.hpp"
 #include "libjpeg_errors.hpp"
 #include "strip_queue.hpp"
 
@@ -40,8 +43,8 @@ struct Encoder {
     jpeg_compress_struct cinfo;
     detail::JpegErrorManager errors{};
     bool created = false;
-    unsigned char* output = nullptr;  // malloc'd by jpeg_mem_dest
-    unsigned long output_size = 0;
+    detail::JpegSinkDestination destination;
+    ByteSink* sink = nullptr;
     int quality = 90;
     Image* copy = nullptr;  // StreamOptions::gray_rows
     int copied_rows = 0;
@@ -106,7 +109,7 @@ bool decode_rows(Decoder& decoder, detail::StripQueue& queue, int strip_rows) {
         while (rows < requested) {
             const JDIMENSION count = std::min<JDIMENSION>(kRowsPerCall, requested - rows);
             for (JDIMENSION i = 0; i < count; ++i) {
-                row_pointers[i] = strip->pixels.data() + stride * (rows + i);
+                row_pointers[i] = strip->pixels + stride * (rows + i);
             }
             rows += jpeg_read_scanlines(&cinfo, row_pointers, count);
         }
@@ -124,7 +127,7 @@ void start_encoder(Encoder& encoder, int width, int height) {
     auto& cinfo = encoder.cinfo;
     jpeg_create_compress(&cinfo);
     encoder.created = true;
-    jpeg_mem_dest(&cinfo, &encoder.output, &encoder.output_size);
+    detail::install_sink_destination(&cinfo, encoder.destination, *encoder.sink);
     cinfo.image_width = static_cast<JDIMENSION>(width);
     cinfo.image_height = static_cast<JDIMENSION>(height);
     cinfo.input_components = 1;
@@ -146,7 +149,7 @@ void gray_strip(const detail::Strip& strip, int width, int components, bool inve
                 std::uint8_t* rgb, std::uint8_t* gray) {
     const auto pixels = static_cast<std::size_t>(width);
     for (int y = 0; y < strip.rows; ++y) {
-        const std::uint8_t* in = strip.pixels.data() + pixels * components * y;
+        const std::uint8_t* in = strip.pixels + pixels * components * y;
         if (components == 4) {
             detail::cmyk_to_rgb(in, pixels, inverted, rgb);
             in = rgb;
@@ -182,7 +185,7 @@ bool encode_rows(Encoder& encoder, detail::StripQueue& queue, const Decoder& dec
     start_encoder(encoder, width, height);
     encoder.seconds += seconds_since(start);
     while (detail::Strip* strip = queue.receive()) {
-        std::uint8_t* rows = strip->pixels.data();
+        std::uint8_t* rows = strip->pixels;
         if (components != 1) {
             const auto kernel_start = Clock::now();
             gray_strip(*strip, width, components, decoder.inverted, rgb, gray);
@@ -210,17 +213,27 @@ bool encode_rows(Encoder& encoder, detail::StripQueue& queue, const Decoder& dec
 // The encoder thread's body: scratch buffers live here, outside encode_rows' setjmp frame.
 Result<void> run_encoder(Encoder& encoder, detail::StripQueue& queue, const Decoder& decoder,
                          int strip_rows) {
+    // Every byte is written before it is read, so neither buffer needs zero-filling. The gray
+    // strip is populated up front because the first strip writes all of it.
     const std::size_t width = decoder.cinfo.output_width;
-    std::vector<std::uint8_t> rgb(decoder.cinfo.output_components == 4 ? width * 3 : 0);
-    std::vector<std::uint8_t> gray(width * static_cast<std::size_t>(strip_rows));
-    detail::install_error_manager(reinterpret_cast<j_common_ptr>(&encoder.cinfo), encoder.errors);
-    const bool written = encode_rows(encoder, queue, decoder, rgb.data(), gray.data());
-    if (!written) {
-        queue.cancel();
-        return make_error(Errc::encode_failed,
-                          std::string("JPEG encoding failed: ") + encoder.errors.message);
+    std::unique_ptr<std::uint8_t[]> rgb;
+    if (decoder.cinfo.output_components == 4) {
+        rgb = std::make_unique_for_overwrite<std::uint8_t[]>(width * 3);
     }
-    return {};
+    PopulatedBuffer gray;
+    if (decoder.cinfo.output_components != 1) {
+        gray = PopulatedBuffer(width * static_cast<std::size_t>(strip_rows));
+    }
+    detail::install_error_manager(reinterpret_cast<j_common_ptr>(&encoder.cinfo), encoder.errors);
+    if (encode_rows(encoder, queue, decoder, rgb.get(), gray.data())) {
+        return {};
+    }
+    queue.cancel();
+    if (encoder.destination.error) {
+        return make_error(Errc::encode_failed, encoder.destination.error->message);
+    }
+    return make_error(Errc::encode_failed,
+                      std::string("JPEG encoding failed: ") + encoder.errors.message);
 }
 
 // Frees the libjpeg state whatever happened.
@@ -234,7 +247,6 @@ struct CodecGuard {
         if (encoder.created) {
             jpeg_destroy_compress(&encoder.cinfo);
         }
-        std::free(encoder.output);
     }
 };
 
@@ -294,9 +306,9 @@ Result<void> run_stream(detail::Bytes bytes, const detail::JpegHeader& header,
 
 }  // namespace
 
-Result<StreamResult> stream_grayscale_jpeg(std::span<const std::uint8_t> bytes,
-                                           const DecodeLimits& limits,
-                                           const StreamOptions& options) {
+Result<StreamStats> stream_grayscale_jpeg(std::span<const std::uint8_t> bytes,
+                                          const DecodeLimits& limits, const StreamOptions& options,
+                                          ByteSink& sink) {
     if (!detail::has_jpeg_signature(bytes)) {
         // probe() names empty and unknown input; a PNG is valid but not for this path.
         auto info = probe(bytes, limits);
@@ -317,18 +329,34 @@ Result<StreamResult> stream_grayscale_jpeg(std::span<const std::uint8_t> bytes,
     Encoder encoder;
     encoder.quality = options.jpeg_quality;
     encoder.copy = options.gray_rows;
+    encoder.sink = &sink;
     CodecGuard guard{decoder, encoder};
     if (auto streamed = run_stream(bytes, *header, options, decoder, encoder); !streamed) {
         return streamed.error();
     }
+    StreamStats stats;
+    stats.width = static_cast<int>(decoder.cinfo.output_width);
+    stats.height = static_cast<int>(decoder.cinfo.output_height);
+    stats.path = decoder.luma ? KernelPath::luma_stream : KernelPath::stream;
+    stats.decode_seconds = decoder.seconds;
+    stats.kernel_seconds = encoder.kernel_seconds;
+    stats.encode_seconds = encoder.seconds;
+    return stats;
+}
+
+Result<StreamResult> stream_grayscale_jpeg(std::span<const std::uint8_t> bytes,
+                                           const DecodeLimits& limits,
+                                           const StreamOptions& options) {
+    // A gray JPEG at the usual qualities is smaller than the colour JPEG it comes from, so the
+    // input size is a reservation that the output rarely outgrows.
+    VectorSink sink(bytes.size());
+    auto stats = stream_grayscale_jpeg(bytes, limits, options, sink);
+    if (!stats) {
+        return stats.error();
+    }
     StreamResult result;
-    result.bytes.assign(encoder.output, encoder.output + encoder.output_size);
-    result.width = static_cast<int>(decoder.cinfo.output_width);
-    result.height = static_cast<int>(decoder.cinfo.output_height);
-    result.path = decoder.luma ? KernelPath::luma_stream : KernelPath::stream;
-    result.decode_seconds = decoder.seconds;
-    result.kernel_seconds = encoder.kernel_seconds;
-    result.encode_seconds = encoder.seconds;
+    static_cast<StreamStats&>(result) = *stats;
+    result.bytes = sink.take();
     return result;
 }
 

@@ -8,23 +8,28 @@
 #include <mutex>
 #include <vector>
 
+#include "imgbus/imaging/populated_buffer.hpp"
+
 namespace imgbus::imaging::detail {
 
 // A band of consecutive image rows on its way from the decoder to the encoder.
 struct Strip {
-    std::vector<std::uint8_t> pixels;
+    std::uint8_t* pixels = nullptr;  // in the queue's block
     int rows = 0;
 };
 
 // A fixed set of strip buffers passed between one producer and one consumer. The producer takes
 // an empty strip, fills it and sends it; the consumer receives it, uses it and gives it back.
-// Memory stays at the strips allocated up front. Either side may cancel, which wakes the other.
+// Memory stays at the strips allocated up front, in one populated block, so that the decoder's
+// first pass over them takes no page faults. Either side may cancel, which wakes the other.
 class StripQueue {
   public:
-    StripQueue(int strips, std::size_t strip_bytes) : strips_(static_cast<std::size_t>(strips)) {
-        for (auto& strip : strips_) {
-            strip.pixels.resize(strip_bytes);
-            empty_.push_back(&strip);
+    StripQueue(int strips, std::size_t strip_bytes)
+        : block_(static_cast<std::size_t>(strips) * strip_bytes),
+          strips_(static_cast<std::size_t>(strips)) {
+        for (std::size_t i = 0; i < strips_.size(); ++i) {
+            strips_[i].pixels = block_.data() + i * strip_bytes;
+            empty_.push_back(&strips_[i]);
         }
     }
 
@@ -81,6 +86,7 @@ class StripQueue {
         changed_.notify_all();
     }
 
+    PopulatedBuffer block_;
     std::vector<Strip> strips_;
     std::mutex mutex_;
     std::condition_variable changed_;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "imgbus/imaging/byte_sink.hpp"
 #include "imgbus/imaging/codec.hpp"
 #include "imgbus/imaging/operation.hpp"
 #include "imgbus/result.hpp"
@@ -52,8 +53,8 @@ struct StreamOptions {
     Image* gray_rows = nullptr;
 };
 
-struct StreamResult {
-    std::vector<std::uint8_t> bytes;  // the gray JPEG
+// The size, path and busy times of a streamed conversion.
+struct StreamStats {
     int width = 0;
     int height = 0;
     KernelPath path = KernelPath::stream;
@@ -61,6 +62,11 @@ struct StreamResult {
     double decode_seconds = 0;
     double kernel_seconds = 0;  // the grayscale kernel on the strips; 0 for luma_stream
     double encode_seconds = 0;
+};
+
+// A streamed conversion collected in memory.
+struct StreamResult : StreamStats {
+    std::vector<std::uint8_t> bytes;  // the gray JPEG
 };
 
 // Converts a JPEG to a gray JPEG at the given quality. The stream path writes the bytes of
@@ -71,5 +77,13 @@ struct StreamResult {
 Result<StreamResult> stream_grayscale_jpeg(std::span<const std::uint8_t> bytes,
                                            const DecodeLimits& limits,
                                            const StreamOptions& options = {});
+
+// The same conversion, writing the gray JPEG to `sink` in blocks of 64 KiB as the encoder fills
+// them. The sink receives the first bytes before the decoder has read the whole input, so on an
+// error it contains part of a file, which the caller must discard. A failed write stops the
+// conversion with encode_failed and the sink's message.
+Result<StreamStats> stream_grayscale_jpeg(std::span<const std::uint8_t> bytes,
+                                          const DecodeLimits& limits, const StreamOptions& options,
+                                          ByteSink& sink);
 
 }  // namespace imgbus::imaging
