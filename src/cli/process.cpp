@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +14,8 @@
 #include "imgbus/imaging/codec.hpp"
 #include "imgbus/imaging/operation.hpp"
 #include "imgbus/imaging/stream.hpp"
+#include "input_file.hpp"
+#include "output_file.hpp"
 #include "png_flags.hpp"
 
 namespace imgbus::cli {
@@ -22,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace imaging = imgbus::imaging;
 
-constexpr std::uintmax_t kMaxInputBytes = 1ull << 30;
+constexpr std::uint64_t kMaxInputBytes = 1ull << 30;
 
 struct ProcessOptions {
     std::string input;
@@ -42,51 +44,6 @@ struct ProcessOptions {
 [[noreturn]] void fail(const std::string& message) {
     std::fprintf(stderr, "imgbus process: %s\n", message.c_str());
     throw CLI::RuntimeError(1);
-}
-
-std::vector<std::uint8_t> read_input(const fs::path& path) {
-    std::error_code error;
-    const auto size = fs::file_size(path, error);
-    if (error) {
-        fail(path.string() + ": cannot read: " + error.message());
-    }
-    if (size > kMaxInputBytes) {
-        fail(path.string() + ": file is " + std::to_string(size) +
-             " bytes, over the 1 GiB input limit; send a smaller file");
-    }
-    // One read of the known size, instead of a copy through istreambuf_iterator byte by byte.
-    std::ifstream file(path, std::ios::binary);
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-    file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!file || file.gcount() != static_cast<std::streamsize>(bytes.size())) {
-        fail(path.string() + ": read failed after " + std::to_string(file.gcount()) + " of " +
-             std::to_string(size) + " bytes; check that the file is not being written");
-    }
-    return bytes;
-}
-
-// Writes through a temporary file in the same folder and renames it, so OUT is never half written.
-void write_output(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
-    fs::path temporary = path;
-    temporary += ".tmp-imgbus";
-    {
-        std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-        file.write(reinterpret_cast<const char*>(bytes.data()),
-                   static_cast<std::streamsize>(bytes.size()));
-        if (!file.good()) {
-            std::error_code ignored;
-            fs::remove(temporary, ignored);
-            fail(path.string() +
-                 ": cannot write the output file; check that its folder exists "
-                 "and is writable");
-        }
-    }
-    std::error_code error;
-    fs::rename(temporary, path, error);
-    if (error) {
-        fs::remove(temporary, error);
-        fail(path.string() + ": cannot write: " + error.message());
-    }
 }
 
 // The output format from OUT's extension; without one, the input's format.
@@ -153,12 +110,11 @@ struct Timings {
     double decode_ms = 0;
     double kernel_ms = 0;
     double encode_ms = 0;
-    double wall_ms = 0;  // decode to encoded bytes
+    double wall_ms = 0;  // decode to the last byte written to the output file
     std::vector<std::pair<std::string, double>> step_ms;
 };
 
 struct Converted {
-    std::vector<std::uint8_t> bytes;
     int width = 0;
     int height = 0;
     int channels = 0;
@@ -172,12 +128,13 @@ imaging::EncodeOptions encode_options(const ProcessOptions& options) {
     return encode;
 }
 
-// Decodes all, runs the OpenMP kernels over the whole image, encodes all.
+// Decodes all, runs the OpenMP kernels over the whole image, encodes all and writes it to
+// `output`.
 Converted convert_whole_image(const ProcessOptions& options,
                               const std::vector<imaging::ValidatedStep>& steps,
-                              const std::vector<std::uint8_t>& bytes,
+                              std::span<const std::uint8_t> bytes,
                               const imaging::DecodeLimits& limits, imaging::Format format,
-                              Timings& timings) {
+                              OutputFile& output, Timings& timings) {
     auto start = std::chrono::steady_clock::now();
     auto image = imaging::decode(bytes, limits);
     if (!image) {
@@ -205,16 +162,21 @@ Converted convert_whole_image(const ProcessOptions& options,
         fail(options.output + ": " + encoded.error().message);
     }
     timings.encode_ms = milliseconds_since(start);
-    return {std::move(*encoded), result->width, result->height, result->channels};
+    if (auto written = output.write(*encoded); !written) {
+        fail(options.output + ": " + written.error().message);
+    }
+    return {result->width, result->height, result->channels};
 }
 
-// Decodes strips of rows and encodes them on a second thread as they come.
-Converted convert_streaming(const ProcessOptions& options, const std::vector<std::uint8_t>& bytes,
-                            const imaging::DecodeLimits& limits, Timings& timings) {
+// Decodes strips of rows and encodes them on a second thread as they come, straight into
+// `output`.
+Converted convert_streaming(const ProcessOptions& options, std::span<const std::uint8_t> bytes,
+                            const imaging::DecodeLimits& limits, OutputFile& output,
+                            Timings& timings) {
     imaging::StreamOptions stream;
     stream.jpeg_quality = options.quality;
     stream.luma = timings.path == imaging::KernelPath::luma_stream;
-    auto result = imaging::stream_grayscale_jpeg(bytes, limits, stream);
+    auto result = imaging::stream_grayscale_jpeg(bytes, limits, stream, output);
     if (!result) {
         const auto& side =
             result.error().code == imaging::Errc::encode_failed ? options.output : options.input;
@@ -224,7 +186,7 @@ Converted convert_streaming(const ProcessOptions& options, const std::vector<std
     timings.decode_ms = result->decode_seconds * 1e3;
     timings.kernel_ms = result->kernel_seconds * 1e3;
     timings.encode_ms = result->encode_seconds * 1e3;
-    return {std::move(result->bytes), result->width, result->height, 1};
+    return {result->width, result->height, 1};
 }
 
 void print_timings(const ProcessOptions& options, const Timings& timings) {
@@ -245,7 +207,7 @@ void print_timings(const ProcessOptions& options, const Timings& timings) {
         }
     }
     std::printf("encode  %10.3f ms%s\n", timings.encode_ms, streamed ? "  (busy time)" : "");
-    std::printf("total   %10.3f ms  (decode to encoded bytes, wall time)\n", timings.wall_ms);
+    std::printf("total   %10.3f ms  (decode to the written output, wall time)\n", timings.wall_ms);
 }
 
 void run_process(const ProcessOptions& options) {
@@ -254,7 +216,11 @@ void run_process(const ProcessOptions& options) {
     if (!choice) {
         fail("--path: " + choice.error().message);
     }
-    const auto bytes = read_input(options.input);
+    auto input = read_input_file(options.input, kMaxInputBytes);
+    if (!input) {
+        fail(input.error().message);
+    }
+    const auto bytes = input->bytes();
 
     imaging::DecodeLimits limits;
     limits.max_pixels = options.max_pixels;
@@ -263,16 +229,22 @@ void run_process(const ProcessOptions& options) {
         fail(options.input + ": " + info.error().message);
     }
     const imaging::Format format = output_format(options.output, info->format);
+    auto output = OutputFile::create(options.output);
+    if (!output) {
+        fail(output.error().message);
+    }
 
     Timings timings;
     timings.path = imaging::choose_path(*choice, steps, options.passes, *info, format);
     const auto start = std::chrono::steady_clock::now();
     const Converted result =
         timings.path == imaging::KernelPath::whole_image
-            ? convert_whole_image(options, steps, bytes, limits, format, timings)
-            : convert_streaming(options, bytes, limits, timings);
+            ? convert_whole_image(options, steps, bytes, limits, format, **output, timings)
+            : convert_streaming(options, bytes, limits, **output, timings);
     timings.wall_ms = milliseconds_since(start);
-    write_output(options.output, result.bytes);
+    if (auto committed = (*output)->commit(); !committed) {
+        fail(committed.error().message);
+    }
 
     std::printf("input   %s: %s %dx%d, channels %d, %zu bytes\n", options.input.c_str(),
                 std::string(imaging::format_name(info->format)).c_str(), info->width, info->height,
@@ -280,7 +252,7 @@ void run_process(const ProcessOptions& options) {
     print_timings(options, timings);
     std::printf("output  %s: %s %dx%d, channels %d, %zu bytes\n", options.output.c_str(),
                 std::string(imaging::format_name(format)).c_str(), result.width, result.height,
-                result.channels, result.bytes.size());
+                result.channels, static_cast<std::size_t>((*output)->bytes_written()));
 }
 
 std::string describe_param(const imaging::ParamSpec& spec) {

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: MIT
+"""End to end: how `imgbus process` reads its input and writes its output.
+
+The checks cover empty, sparse, truncated and piped input, output folders that cannot take the
+file, and a write that fails in the middle of the streamed JPEG. They also check that the
+streaming and whole-image paths write the same bytes."""
+import os
+import resource
+import signal
+import subprocess
+import tempfile
+
+import imgbus_server
+from imgbus_server import Checks
+
+PHOTO = os.path.join(imgbus_server.TEST_DATA, "test.jpg")
+
+
+def process(*args, stdin=subprocess.DEVNULL, preexec_fn=None):
+    result = subprocess.run([imgbus_server.IMGBUS_BIN, "process", *args], stdin=stdin,
+                            capture_output=True, text=True, timeout=60, preexec_fn=preexec_fn)
+    return result.returncode, result.stdout, result.stderr
+
+
+def assert_nothing_written(output):
+    assert not os.path.exists(output), f"{output} was written"
+    assert not os.path.exists(output + ".tmp-imgbus"), f"{output}.tmp-imgbus was left behind"
+
+
+def check_empty_input(work):
+    empty = os.path.join(work, "empty.jpg")
+    open(empty, "wb").close()
+    output = os.path.join(work, "out.jpg")
+    code, _, stderr = process(empty, output)
+    assert code == 1, f"exit {code}: {stderr}"
+    assert f"{empty}: input is empty (0 bytes)" in stderr, stderr
+    assert_nothing_written(output)
+
+
+def check_sparse_input_over_limit(work):
+    huge = os.path.join(work, "huge.jpg")
+    with open(huge, "wb") as file:
+        file.truncate((1 << 30) + 1)  # sparse: takes no disk blocks
+    output = os.path.join(work, "out.jpg")
+    code, _, stderr = process(huge, output)
+    assert code == 1, f"exit {code}: {stderr}"
+    assert f"{huge}: file is 1073741825 bytes, over the 1 GiB input limit" in stderr, stderr
+    assert_nothing_written(output)
+
+
+def check_truncated_input(work):
+    with open(PHOTO, "rb") as file:
+        photo = file.read()
+    for path in ("auto", "whole-image"):
+        cut = os.path.join(work, "cut.jpg")
+        with open(cut, "wb") as file:
+            file.write(photo[:len(photo) * 2 // 3])
+        output = os.path.join(work, "out.jpg")
+        code, _, stderr = process(cut, output, "--path", path)
+        assert code == 1, f"--path {path}: exit {code}: {stderr}"
+        assert "truncated" in stderr, stderr
+        assert_nothing_written(output)
+
+
+def check_piped_input(work):
+    from_file = os.path.join(work, "file.jpg")
+    code, _, stderr = process(PHOTO, from_file)
+    assert code == 0, stderr
+    from_pipe = os.path.join(work, "pipe.jpg")
+    with subprocess.Popen(["cat", PHOTO], stdout=subprocess.PIPE) as cat:
+        code, stdout, stderr = process("/dev/stdin", from_pipe, stdin=cat.stdout)
+    assert code == 0, stderr
+    assert "luma-stream" in stdout, stdout
+    with open(from_file, "rb") as a, open(from_pipe, "rb") as b:
+        assert a.read() == b.read(), "piped input gave other bytes than the file"
+
+
+def check_output_folder_errors(work):
+    plain_file = os.path.join(work, "plain-file")
+    open(plain_file, "w").close()
+    targets = [os.path.join(work, "missing", "out.jpg"), os.path.join(plain_file, "out.jpg")]
+    if os.geteuid() == 0:
+        targets.append("/sys/out.jpg")  # root ignores mode bits; sysfs rejects new files
+    else:
+        read_only = os.path.join(work, "read-only")
+        os.mkdir(read_only, 0o555)
+        targets.append(os.path.join(read_only, "out.jpg"))
+    for output in targets:
+        for path in ("auto", "whole-image"):
+            code, _, stderr = process(PHOTO, output, "--path", path)
+            assert code == 1, f"{output} --path {path}: exit {code}: {stderr}"
+            assert f"{output}: cannot write the output file" in stderr, stderr
+            assert "check that its folder exists and is writable" in stderr, stderr
+            assert not os.path.exists(output + ".tmp-imgbus"), f"{output}.tmp-imgbus left behind"
+
+
+def limit_file_size():
+    # write(2) past 100 kB fails with EFBIG; SIGXFSZ stays ignored across exec.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+
+
+def check_failed_write(work):
+    output = os.path.join(work, "out.jpg")
+    for path in ("auto", "stream", "whole-image"):
+        code, _, stderr = process(PHOTO, output, "--path", path, preexec_fn=limit_file_size)
+        assert code == 1, f"--path {path}: exit {code}: {stderr}"
+        assert f"writing {output}.tmp-imgbus failed: File too large" in stderr, stderr
+        assert_nothing_written(output)
+
+
+def check_paths_write_same_bytes(work):
+    files = {}
+    for path in ("stream", "whole-image"):
+        output = os.path.join(work, f"{path}.jpg")
+        code, stdout, stderr = process(PHOTO, output, "--path", path, "--threads", "2")
+        assert code == 0, stderr
+        with open(output, "rb") as file:
+            files[path] = file.read()
+        assert f"{len(files[path])} bytes" in stdout.splitlines()[-1], stdout
+    assert files["stream"] == files["whole-image"], "the stream and whole-image files differ"
+
+
+def main():
+    imgbus_server.require_environment()
+    checks = Checks()
+    with tempfile.TemporaryDirectory(prefix="imgbus-files-") as work:
+        checks.run("empty input", check_empty_input, work)
+        checks.run("sparse input over 1 GiB", check_sparse_input_over_limit, work)
+        checks.run("truncated input", check_truncated_input, work)
+        checks.run("input from a pipe", check_piped_input, work)
+        checks.run("output folder errors", check_output_folder_errors, work)
+        checks.run("failed write in the middle", check_failed_write, work)
+        checks.run("stream and whole-image bytes", check_paths_write_same_bytes, work)
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
