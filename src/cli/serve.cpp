@@ -419,8 +419,8 @@ http::AdminHooks admin_hooks(const ServeOptions& options, worker::WorkerPool& po
 
 // Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and close sessions,
 // let the workers finish their current jobs, stop the I/O threads.
-void run_until_signal(boost::asio::io_context& io, Listeners& listeners, worker::WorkerPool& pool,
-                      int io_threads) {
+void run_until_signal(boost::asio::io_context& io, boost::asio::io_context& amqp_io,
+                      Listeners& listeners, worker::WorkerPool& pool, int io_threads) {
     auto log = module_logger("cli");
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
@@ -434,8 +434,10 @@ void run_until_signal(boost::asio::io_context& io, Listeners& listeners, worker:
         pool.stop();
         log->info("shutdown 3/3: stopping I/O threads");
         io.stop();
+        amqp_io.stop();
     });
 
+    std::jthread amqp_thread([&amqp_io] { amqp_io.run(); });
     std::vector<std::jthread> threads;
     for (int i = 1; i < io_threads; ++i) {
         threads.emplace_back([&io] { io.run(); });
@@ -542,8 +544,9 @@ tcp::endpoint started_or_fail(Result<tcp::endpoint> started, Listeners& listener
 
 // Starts the workers and every listener that is on. The frontend comes first: it loads the job
 // records and subscribes to the events before anything can reach the broker from outside.
-void start_all(boost::asio::io_context& io, const Services& services, const ServeOptions& options,
-               const ServePlan& plan, const s3::Credentials& credentials, Listeners& listeners) {
+void start_all(boost::asio::io_context& io, boost::asio::io_context& amqp_io,
+               const Services& services, const ServeOptions& options, const ServePlan& plan,
+               const s3::Credentials& credentials, Listeners& listeners) {
     auto& pool = services.pool;
     if (plan.http) listeners.frontend = make_frontend(io, services, options, plan, credentials);
     if (auto started = pool.start(); !started) {
@@ -560,7 +563,7 @@ void start_all(boost::asio::io_context& io, const Services& services, const Serv
     // The AMQP listener serves the embedded broker only.
     if (plan.roles.amqp_listener) {
         listeners.amqp =
-            std::make_unique<amqp::Server>(io, services.broker,
+            std::make_unique<amqp::Server>(amqp_io, services.broker,
                                            amqp::ServerOptions{.host = plan.amqp->host,
                                                                .port = plan.amqp->port,
                                                                .username = credentials.access_key,
@@ -615,8 +618,12 @@ void run_serve(const ServeOptions& options) {
 
     worker::WorkerPool pool(*broker, *store, metrics, worker_options(options));
     boost::asio::io_context io(options.io_threads);
+    // One thread runs every AMQP connection. With the connections on the shared I/O threads,
+    // each read was handed from the thread that waited in epoll to the other one, and a
+    // publisher paid for both wake-ups (docs/benchmarks.md, publish on one thread).
+    boost::asio::io_context amqp_io(1);
     Listeners listeners;
-    start_all(io, {*broker, *store, metrics, pool}, options, plan, credentials.credentials,
+    start_all(io, amqp_io, {*broker, *store, metrics, pool}, options, plan, credentials.credentials,
               listeners);
     module_logger("cli")->info(
         "imgbus serve: data in {}, {} workers, prefetch {}, job queue limit {}",
@@ -626,7 +633,7 @@ void run_serve(const ServeOptions& options) {
     log_credentials(credentials);
     if (listeners.frontend)
         listeners.frontend->set_admin_hooks(admin_hooks(options, pool, listeners));
-    run_until_signal(io, listeners, pool, options.io_threads);
+    run_until_signal(io, amqp_io, listeners, pool, options.io_threads);
     // Flush, not spdlog::shutdown(): the listeners' destructors below still log.
     spdlog::default_logger()->flush();
 }
