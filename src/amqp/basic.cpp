@@ -46,6 +46,7 @@ Result<void> Connection::handle_basic_method(Channel& channel, Method& method) {
                               "publish with mandatory=true instead");
         }
         channel.pending = PendingPublish{.method = std::move(*publish)};
+        ++publishes_read_;
         return {};
     }
     if (auto* consume = std::get_if<BasicConsume>(&method)) {

@@ -91,6 +91,7 @@ Connection::Connection(tcp::socket socket, broker::Broker& broker, const ServerO
       owner_(fmt::format("amqp-connection-{}", id)),
       stats_(id, owner_),
       read_buffer_(kReadChunk),
+      batch_timer_(strand_),
       write_signal_(strand_),
       read_signal_(strand_),
       close_timer_(strand_) {
@@ -147,7 +148,11 @@ awaitable<bool> Connection::fill(std::size_t bytes) {
     if (read_buffer_.size() < bytes) {
         read_buffer_.resize(bytes);
     }
+    update_batching();
     while (read_end_ < bytes) {
+        if (batching_) {
+            co_await wait_for_batch();
+        }
         boost::system::error_code error;
         const auto got = co_await socket_.async_read_some(
             asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_),
@@ -327,6 +332,9 @@ Result<void> Connection::handle_frame(FrameType type, std::uint16_t channel,
                                       std::span<const std::uint8_t> payload) {
     if (type == FrameType::heartbeat) {
         return {};
+    }
+    if (type == FrameType::method) {
+        ++methods_read_;
     }
     if (state_ == State::closing) {
         // After connection.close only close and close-ok count; everything else is dropped.
@@ -522,6 +530,7 @@ void Connection::close_socket() {
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     close_timer_.cancel();
+    batch_timer_.cancel();
     wake(write_signal_);
     wake(read_signal_);
     log()->debug("connection {} ({}): socket closed", id_, peer_);

@@ -167,6 +167,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool reading_paused() const;
     void wake(boost::asio::steady_timer& timer);
 
+    // read_batch.cpp: reads of a publish stream gathered into batches
+    void update_batching();
+    bool confirming() const;
+    boost::asio::awaitable<void> wait_for_batch();
+    void set_low_water(int bytes);
+
     // channel.cpp: channel, exchange, queue, basic and confirm classes
     Result<void> handle_channel_frame(std::uint16_t number, FrameType type,
                                       std::span<const std::uint8_t> payload);
@@ -221,6 +227,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<std::uint8_t> read_buffer_;
     std::size_t read_begin_ = 0;
     std::size_t read_end_ = 0;
+
+    // Batched reads (read_batch.cpp). The counts cover the frames handled since the last read.
+    std::size_t methods_read_ = 0;
+    std::size_t publishes_read_ = 0;
+    bool batching_ = false;
+    int low_water_ = 1;  // the socket's SO_RCVLOWAT
+    boost::asio::steady_timer batch_timer_;
 
     std::string write_buffer_;  // frames waiting for the writer
     bool writer_waiting_ = false;

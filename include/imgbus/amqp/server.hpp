@@ -38,6 +38,12 @@ struct ServerOptions {
     // the hard cap above which it is dropped (a client that never reads its deliveries).
     std::size_t write_pause_bytes = std::size_t{4} << 20;
     std::size_t max_write_buffer_bytes = std::size_t{256} << 20;
+    // Reads of a publish stream in batches. After a read that contained two or more publishes and
+    // no other method, on a connection with no channel in confirm mode, the next read waits until
+    // this many bytes are buffered (SO_RCVLOWAT) or publish_batch_wait has passed. With 0, every
+    // read starts as soon as a byte arrives. See docs/amqp.md, Publish streams.
+    int publish_batch_bytes = 128 * 1024;
+    std::chrono::microseconds publish_batch_wait{200};
 };
 
 // The AMQP 0-9-1 listener: accepts connections on the io_context and maps each channel onto a
