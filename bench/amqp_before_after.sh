@@ -7,6 +7,10 @@
 # with the load than the rates do. Both servers are stopped by PID on exit.
 #
 #   bench/amqp_before_after.sh CLIENT BEFORE_BIN AFTER_BIN [messages 50000] [seconds 15] [rounds 10]
+#
+# With FRESH=1 both servers are restarted before every round, so that each round meets a new
+# process, as bench/amqp_compare.sh does. Without it, later rounds reuse the memory that the
+# earlier rounds' queues freed.
 set -euo pipefail
 
 client=${1:?usage: $0 CLIENT BEFORE_BIN AFTER_BIN [messages] [seconds] [rounds]}
@@ -46,10 +50,20 @@ start() {  # start NAME BINARY: appends the server's PID to pids and sets port
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-start before "$before_bin"
-before_port=$port
-start after "$after_bin"
-after_port=$port
+start_both() {  # sets before_port, after_port and pids (before first)
+    pids=()
+    start before "$before_bin"
+    before_port=$port
+    start after "$after_bin"
+    after_port=$port
+}
+restart_both() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" && wait "$pid" 2>/dev/null || true; done
+    rm -rf "$dir/before" "$dir/after" "$dir/before.log" "$dir/after.log"
+    start_both
+}
+start_both
 
 run() {  # run NAME PORT PID ROUND
     local start_ticks
@@ -61,6 +75,7 @@ run() {  # run NAME PORT PID ROUND
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$rounds"); do
+    if [[ ${FRESH:-0} == 1 && $round -gt 1 ]]; then restart_both; fi
     run before "$before_port" "${pids[0]}" "$round"
     run after "$after_port" "${pids[1]}" "$round"
 done
