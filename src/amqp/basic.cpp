@@ -36,6 +36,10 @@ Result<void> Connection::handle_basic_method(Channel& channel, Method& method) {
         if (auto set = broker_.basic_qos(channel.session, qos->prefetch_count, qos->global); !set) {
             return to_amqp_error(set.error());
         }
+        channel.qos_prefetch = qos->prefetch_count;
+        if (qos->global && !channel.consumers.empty()) {
+            note_window(channel, qos->prefetch_count);
+        }
         send_method(channel.number, BasicQosOk{});
         return {};
     }
@@ -60,6 +64,9 @@ Result<void> Connection::handle_basic_method(Channel& channel, Method& method) {
     }
     if (auto* ack = std::get_if<BasicAck>(&method)) {
         bump(channel.stats->ack);
+        if (!ack->multiple) {
+            ++acks_read_;
+        }
         return settled(broker_.basic_ack(channel.session, ack->delivery_tag, ack->multiple));
     }
     if (auto* nack = std::get_if<BasicNack>(&method)) {
@@ -114,6 +121,10 @@ Result<void> Connection::handle_consume(Channel& channel, BasicConsume& consume)
     if (!tag) {
         return to_amqp_error(tag.error());
     }
+    if (channel.consumers.empty()) {
+        channel.consumer_window = 0;
+    }
+    note_window(channel, channel.qos_prefetch);
     channel.consumers.insert(*tag);
     if (consume.no_ack) {
         channel.no_ack_consumers.insert(*tag);

@@ -106,6 +106,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         std::optional<PendingPublish> pending;
         std::set<std::string> consumers;
         std::set<std::string> no_ack_consumers;
+        // prefetch_count of the last basic.qos (0: no limit), and the smallest window of the
+        // channel's consumers, for ack batching (read_batch.cpp).
+        std::uint16_t qos_prefetch = 0;
+        std::uint32_t consumer_window = 0;
         std::deque<OutgoingDelivery> held;    // deliveries kept back while flow is inactive
         std::shared_ptr<ChannelStats> stats;  // shared with stats_ for snapshots
     };
@@ -167,9 +171,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool reading_paused() const;
     void wake(boost::asio::steady_timer& timer);
 
-    // read_batch.cpp: reads of a publish stream gathered into batches
+    // read_batch.cpp: reads of a publish or ack stream gathered into batches
     void update_batching();
     bool confirming() const;
+    int ack_batch_bytes() const;
+    void note_window(Channel& channel, std::uint16_t prefetch);
     boost::asio::awaitable<void> wait_for_batch();
     void set_low_water(int bytes);
 
@@ -231,8 +237,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Batched reads (read_batch.cpp). The counts cover the frames handled since the last read.
     std::size_t methods_read_ = 0;
     std::size_t publishes_read_ = 0;
+    std::size_t acks_read_ = 0;  // basic.ack of one delivery tag (multiple=false)
     bool batching_ = false;
-    int low_water_ = 1;  // the socket's SO_RCVLOWAT
+    int batch_bytes_ = 1;  // the mark that wait_for_batch() sets
+    int low_water_ = 1;    // the socket's SO_RCVLOWAT
     boost::asio::steady_timer batch_timer_;
 
     std::string write_buffer_;  // frames waiting for the writer

@@ -44,6 +44,12 @@ struct ServerOptions {
     // read starts as soon as a byte arrives. See docs/amqp.md, Publish streams.
     int publish_batch_bytes = 128 * 1024;
     std::chrono::microseconds publish_batch_wait{200};
+    // Reads of an ack stream in batches. A read that contained two or more basic.ack of single
+    // delivery tags and no other method starts a batch. The next read waits for this many acks
+    // at most, and for at most a quarter of the smallest prefetch window of the connection's
+    // consumers. publish_batch_wait ends the wait too. With 0, acks are read as they arrive.
+    // See docs/amqp.md, Ack streams.
+    std::size_t ack_batch_max = 64;
 };
 
 // The AMQP 0-9-1 listener: accepts connections on the io_context and maps each channel onto a
