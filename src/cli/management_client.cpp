@@ -175,6 +175,8 @@ void add_connection_flags(CLI::App& command, ConnectionFlags& flags) {
 Result<ManagementClient> ManagementClient::connect(const ConnectionFlags& flags) {
     auto target = parse_http_url(flags.url);
     if (!target) return target.error();
+    // The Basic authorization header is encoded with libcrypto; a missing one fails here.
+    if (auto crypto = dynload::load_libcrypto(); !crypto) return crypto.error();
     Credentials credentials{flags.user, flags.password};
     if (credentials.user.empty() != credentials.password.empty()) {
         return failure(

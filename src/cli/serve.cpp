@@ -18,6 +18,7 @@
 #include "endpoint.hpp"
 #include "imgbus/amqp/server.hpp"
 #include "imgbus/broker/broker.hpp"
+#include "imgbus/dynload/libcrypto.hpp"
 #include "imgbus/http/frontend.hpp"
 #include "imgbus/log.hpp"
 #include "imgbus/metrics/metrics.hpp"
@@ -604,9 +605,17 @@ void log_roles(const ServeOptions& options, const Listeners& listeners) {
                                 : (listeners.http_bound ? "on the HTTP listener" : "off"));
 }
 
+// Loads libcrypto before any listener opens, so that a missing library stops serve at start
+// instead of dropping each request later. Every serve needs it, because the embedded store
+// computes MD5 ETags, --store signs its requests, and the S3 and AMQP listeners check secrets.
+void require_libcrypto() {
+    if (auto loaded = dynload::load_libcrypto(); !loaded) fail(loaded.error().message);
+}
+
 void run_serve(const ServeOptions& options) {
     setup_logging(options.log_level);
     const auto plan = plan_serve(options);
+    require_libcrypto();
     auto credentials = resolve_s3_credentials(options);
     auto store = open_store(options, credentials.credentials);
     metrics::Metrics metrics;

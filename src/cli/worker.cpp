@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "credentials.hpp"
 #include "endpoint.hpp"
+#include "imgbus/dynload/libcrypto.hpp"
 #include "imgbus/log.hpp"
 #include "imgbus/s3/client.hpp"
 #include "imgbus/worker/worker_pool.hpp"
@@ -253,6 +254,8 @@ void run_worker(const WorkerFlags& flags) {
             "no store credentials: pass --credentials-file, or set IMGBUS_ACCESS_KEY and "
             "IMGBUS_SECRET_KEY");
     }
+    // The store's request signatures need libcrypto; fail before connecting to anything.
+    if (auto crypto = dynload::load_libcrypto(); !crypto) fail(crypto.error().message);
     s3::ClientOptions store_options;
     store_options.stall_timeout = std::chrono::seconds(flags.store_timeout);
     auto store = s3::open_s3_store(flags.store_url, *credentials, store_options);

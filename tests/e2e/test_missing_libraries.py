@@ -15,6 +15,8 @@ import imgbus_server
 from imgbus_server import IMGBUS_BIN, Checks, Server
 
 COMMAND_TIMEOUT = 120
+# A serve that starts despite a broken libcrypto runs until killed; this ends the check instead.
+SERVE_TIMEOUT = 30
 SONAMES = ["libcairo.so.2", "librabbitmq.so.4", "libcrypto.so.3"]
 
 
@@ -26,9 +28,9 @@ def broken_library_env(workdir, *sonames):
     return dict(os.environ, LD_LIBRARY_PATH=directory)
 
 
-def run_imgbus(env, *args):
+def run_imgbus(env, *args, timeout=COMMAND_TIMEOUT):
     result = subprocess.run([IMGBUS_BIN, *args], capture_output=True, text=True, env=env,
-                            timeout=COMMAND_TIMEOUT)
+                            timeout=timeout)
     return result.returncode, result.stdout + result.stderr
 
 
@@ -66,11 +68,28 @@ def check_worker_names_rabbitmq(workdir):
 
 
 def check_serve_names_libcrypto(workdir):
+    """With a key pair given, nothing at start generates credentials: serve must still load
+    libcrypto before it opens a listener, instead of failing each signed request later."""
     data_dir = tempfile.mkdtemp(prefix="serve-", dir=workdir)
-    code, text = run_imgbus(broken_library_env(workdir, "libcrypto.so.3"), "serve",
-                            "--data-dir", data_dir, "--http", "127.0.0.1:0", "--s3",
-                            "127.0.0.1:0", "--amqp", "127.0.0.1:0")
+    env = broken_library_env(workdir, "libcrypto.so.3")
+    env.update(IMGBUS_ACCESS_KEY="missinglibkey", IMGBUS_SECRET_KEY="missinglibsecret123")
+    try:
+        code, text = run_imgbus(env, "serve", "--data-dir", data_dir, "--http", "127.0.0.1:0",
+                                "--s3", "127.0.0.1:0", "--amqp", "127.0.0.1:0",
+                                timeout=SERVE_TIMEOUT)
+    except subprocess.TimeoutExpired as expired:
+        raise AssertionError(f"imgbus serve kept running without libcrypto:\n{expired.stderr}")
     assert code == 1, f"imgbus serve exited {code} without libcrypto:\n{text}"
+    assert "cannot load libcrypto.so.3" in text, text
+    assert "install Debian's libssl3 package" in text, text
+    assert "listening on" not in text, f"imgbus serve opened a listener:\n{text}"
+
+
+def check_queues_names_libcrypto(workdir):
+    code, text = run_imgbus(broken_library_env(workdir, "libcrypto.so.3"), "queues", "status",
+                            "--url", "http://127.0.0.1:1", "--user", "user", "--password",
+                            "password")
+    assert code == 1, f"imgbus queues exited {code} without libcrypto:\n{text}"
     assert "cannot load libcrypto.so.3" in text, text
     assert "install Debian's libssl3 package" in text, text
 
@@ -84,6 +103,7 @@ def main():
         checks.run("bench names cairo", check_bench_names_cairo, workdir)
         checks.run("worker names rabbitmq-c", check_worker_names_rabbitmq, workdir)
         checks.run("serve names libcrypto", check_serve_names_libcrypto, workdir)
+        checks.run("queues names libcrypto", check_queues_names_libcrypto, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     checks.finish()
