@@ -108,11 +108,9 @@ std::string sibling_path(const std::string& png_path, const std::string& extensi
     return std::filesystem::path(png_path).replace_extension(extension).string();
 }
 
+// The JSON and CSV come first: a plot that fails to draw must not lose the numbers.
 Result<std::vector<std::string>> write_bench_outputs(const BenchReport& report,
                                                      const std::string& png_path) {
-    if (auto drawn = render_benchmark_png(report, png_path); !drawn) {
-        return drawn.error();
-    }
     const std::string json_path = sibling_path(png_path, ".json");
     if (auto written = write_text(json_path, bench_json(report).dump(2) + "\n"); !written) {
         return written.error();
@@ -121,7 +119,11 @@ Result<std::vector<std::string>> write_bench_outputs(const BenchReport& report,
     if (auto written = write_text(csv_path, bench_csv(report)); !written) {
         return written.error();
     }
-    return std::vector<std::string>{png_path, json_path, csv_path};
+    if (auto drawn = render_benchmark_png(report, png_path); !drawn) {
+        return Error{drawn.error().code, drawn.error().message + "; the results are in " +
+                                             json_path + " and " + csv_path};
+    }
+    return std::vector<std::string>{json_path, csv_path, png_path};
 }
 
 Result<void> publish_report(const BenchReport& report, const std::string& url) {

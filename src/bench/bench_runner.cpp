@@ -9,6 +9,7 @@
 #include <numeric>
 #include <thread>
 
+#include "cairo_library.hpp"
 #include "http_client.hpp"
 #include "imgbus/bench/bench.hpp"
 #include "imgbus/log.hpp"
@@ -191,6 +192,10 @@ Result<BenchOptions> prepare(BenchOptions options, bool output_given) {
     probe.count = 1;
     if (auto load = validate(probe); !load) {
         return load.error();
+    }
+    // Every run ends with the PNG, so a missing cairo fails here, before the first step.
+    if (auto cairo = load_cairo(); !cairo) {
+        return cairo.error();
     }
     return options;
 }

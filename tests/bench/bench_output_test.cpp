@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "bench_output.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <sstream>
 
 #include "imgbus/bench/load.hpp"
@@ -91,6 +94,22 @@ TEST_CASE("sibling paths replace the extension", "[bench]") {
     CHECK(sibling_path("out/benchmark.png", ".json") == "out/benchmark.json");
     CHECK(sibling_path("benchmark_safe.png", ".csv") == "benchmark_safe.csv");
     CHECK(sibling_path("plot", ".json") == "plot.json");
+}
+
+TEST_CASE("failed plot keeps json and csv", "[bench]") {
+    namespace fs = std::filesystem;
+    const fs::path dir =
+        fs::temp_directory_path() / ("imgbus-bench-out-" + std::to_string(getpid()));
+    fs::remove_all(dir);
+    // A directory where the PNG should go: cairo cannot write it, while its siblings can.
+    const fs::path png = dir / "plot.png";
+    fs::create_directories(png);
+    const auto written = write_bench_outputs(sample_report(), png.string());
+    REQUIRE_FALSE(written.ok());
+    CHECK_THAT(written.error().message, Catch::Contains((dir / "plot.json").string()));
+    CHECK(fs::file_size(dir / "plot.json") > 0);
+    CHECK(fs::file_size(dir / "plot.csv") > 0);
+    fs::remove_all(dir);
 }
 
 TEST_CASE("load report json lists every request", "[bench]") {

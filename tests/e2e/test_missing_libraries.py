@@ -51,9 +51,12 @@ def check_bench_names_cairo(workdir):
                                 os.path.join(workdir, "plot.png"))
     finally:
         server.cleanup()
-    assert code != 0, f"imgbus bench exited 0 without cairo:\n{text}"
+    assert code == 1, f"imgbus bench exited {code} without cairo:\n{text}"
     assert "cannot load libcairo.so.2" in text, text
     assert "install Debian's libcairo2 package" in text, text
+    # It fails before the first step: no table of steps, no report beside the PNG.
+    assert "p95 ms" not in text, f"imgbus bench ran its steps before failing:\n{text}"
+    assert not os.path.exists(os.path.join(workdir, "plot.json")), "a report without steps"
 
 
 def check_worker_names_rabbitmq(workdir):
