@@ -10,14 +10,16 @@
 
 namespace imgbus::cli {
 
-// An output file written through a temporary file PATH.tmp-imgbus in the same folder, which
-// commit() renames over PATH, so PATH never contains half a file. Until commit() succeeds, the
-// destructor removes the temporary file. Writes go straight to write(2); callers hand over
-// blocks, such as the encoder's 64 KiB buffer.
+// An output file. A regular or missing PATH (after its symbolic links) is written through a
+// temporary file .NAME.tmp-imgbus-XXXXXX, unique to the run, in the target's folder, which
+// commit() renames over the target, so it never contains half a file. Until commit() succeeds,
+// the destructor removes the temporary file. A FIFO, a device or a /proc link such as
+// /dev/stdout is opened and written in place instead. Writes go straight to write(2); callers
+// hand over blocks, such as the encoder's 64 KiB buffer.
 class OutputFile final : public imaging::ByteSink {
   public:
-    // Creates the temporary file. On failure the message names PATH and asks the user to check
-    // that its folder exists and is writable.
+    // Creates the temporary file, or opens PATH when it is written in place. On failure the
+    // message names PATH and the fix.
     static Result<std::unique_ptr<OutputFile>> create(const std::filesystem::path& path);
 
     OutputFile(const OutputFile&) = delete;
@@ -26,9 +28,10 @@ class OutputFile final : public imaging::ByteSink {
 
     Result<void> write(std::span<const std::uint8_t> bytes) override;
 
-    // Closes the temporary file and renames it to PATH.
+    // Closes the file and renames the temporary file, if any, over the target.
     Result<void> commit();
 
+    // Empty when PATH is written in place.
     const std::filesystem::path& temporary_path() const { return temporary_; }
     std::uint64_t bytes_written() const { return bytes_written_; }
 
@@ -36,7 +39,7 @@ class OutputFile final : public imaging::ByteSink {
     OutputFile(std::filesystem::path path, std::filesystem::path temporary, int fd);
     void discard();
 
-    std::filesystem::path path_;
+    std::filesystem::path path_;  // the target: OUT with its symbolic links resolved
     std::filesystem::path temporary_;
     int fd_ = -1;
     std::uint64_t bytes_written_ = 0;

@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: MIT
 """End to end: how `imgbus process` reads its input and writes its output.
 
-The checks cover empty, sparse, truncated and piped input, output folders that cannot take the
-file, and a write that fails in the middle of the streamed JPEG. They also check that the
-streaming and whole-image paths write the same bytes."""
+The checks cover empty, sparse, truncated and piped input, output folders that cannot
+take the file, and a write that fails in the middle of the streamed JPEG. OUT may be a FIFO, a
+link to standard output or a symbolic link, each a stand-in in a temporary folder. Two runs to
+one OUT leave no temporary file. The streaming and whole-image paths
+must write the same bytes."""
 import os
 import resource
 import signal
 import subprocess
 import tempfile
+import threading
 
 import imgbus_server
 from imgbus_server import Checks
@@ -22,9 +25,14 @@ def process(*args, stdin=subprocess.DEVNULL, preexec_fn=None):
     return result.returncode, result.stdout, result.stderr
 
 
+def leftovers(folder):
+    return [name for name in os.listdir(folder) if "tmp-imgbus" in name]
+
+
 def assert_nothing_written(output):
     assert not os.path.exists(output), f"{output} was written"
-    assert not os.path.exists(output + ".tmp-imgbus"), f"{output}.tmp-imgbus was left behind"
+    left = leftovers(os.path.dirname(output))
+    assert not left, f"temporary files left behind: {left}"
 
 
 def check_empty_input(work):
@@ -91,7 +99,17 @@ def check_output_folder_errors(work):
             assert code == 1, f"{output} --path {path}: exit {code}: {stderr}"
             assert f"{output}: cannot write the output file" in stderr, stderr
             assert "check that its folder exists and is writable" in stderr, stderr
-            assert not os.path.exists(output + ".tmp-imgbus"), f"{output}.tmp-imgbus left behind"
+            if os.path.isdir(os.path.dirname(output)) and output.startswith(work):
+                assert not leftovers(os.path.dirname(output)), "a temporary file was left behind"
+
+
+def check_output_is_a_folder(work):
+    output = os.path.join(work, "folder.jpg")
+    os.mkdir(output)
+    code, _, stderr = process(PHOTO, output)
+    assert code == 1, f"exit {code}: {stderr}"
+    assert f"{output}: cannot write the output file: Is a directory" in stderr, stderr
+    assert not os.listdir(output) and not leftovers(work), "something was left behind"
 
 
 def limit_file_size():
@@ -105,8 +123,70 @@ def check_failed_write(work):
     for path in ("auto", "stream", "whole-image"):
         code, _, stderr = process(PHOTO, output, "--path", path, preexec_fn=limit_file_size)
         assert code == 1, f"--path {path}: exit {code}: {stderr}"
-        assert f"writing {output}.tmp-imgbus failed: File too large" in stderr, stderr
+        assert f"writing {work}/.out.jpg.tmp-imgbus-" in stderr, stderr
+        assert "failed: File too large" in stderr, stderr
         assert_nothing_written(output)
+
+
+def check_two_runs_to_one_output(work):
+    folder = os.path.join(work, "two-runs")
+    os.mkdir(folder)
+    output = os.path.join(folder, "out.jpg")
+    command = [imgbus_server.IMGBUS_BIN, "process", PHOTO, output]
+    runs = [subprocess.Popen(command, stdout=subprocess.DEVNULL) for _ in range(4)]
+    assert [run.wait(timeout=60) for run in runs] == [0, 0, 0, 0]
+    alone = os.path.join(work, "alone.jpg")
+    assert process(PHOTO, alone)[0] == 0
+    with open(output, "rb") as a, open(alone, "rb") as b:
+        assert a.read() == b.read(), "OUT of the runs differs from a single run"
+    assert os.listdir(folder) == ["out.jpg"], os.listdir(folder)
+    assert os.stat(output).st_mode & 0o777 == 0o666 & ~current_umask()
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_fifo_output(work):
+    fifo = os.path.join(work, "fifo")
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()))
+    reader.start()
+    code, _, stderr = process(PHOTO, fifo)
+    reader.join(timeout=60)
+    assert code == 0, stderr
+    alone = os.path.join(work, "alone.jpg")
+    assert process(PHOTO, alone)[0] == 0
+    with open(alone, "rb") as file:
+        assert received == [file.read()], "the FIFO reader got other bytes"
+    assert os.path.exists(fifo) and not os.path.isfile(fifo), "the FIFO was replaced"
+
+
+def check_stdout_link_output(work):
+    # A link in the temporary folder stands in for /dev/stdout, which is also a /proc link.
+    link = os.path.join(work, "stdout")
+    os.symlink("/proc/self/fd/1", link)
+    result = subprocess.run([imgbus_server.IMGBUS_BIN, "process", PHOTO, link],
+                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"\xff\xd8"), result.stdout[:80]
+    assert os.readlink(link) == "/proc/self/fd/1", "the link was replaced"
+
+
+def check_symlink_output(work):
+    os.mkdir(os.path.join(work, "real"))
+    target = os.path.join(work, "real", "target.jpg")
+    link = os.path.join(work, "link.jpg")
+    os.symlink("real/target.jpg", link)
+    for run in ("dangling link", "link to a file"):
+        code, _, stderr = process(PHOTO, link)
+        assert code == 0, f"{run}: {stderr}"
+        assert os.path.islink(link), f"{run}: the link was replaced"
+        assert os.path.getsize(target) > 0, run
+    assert os.listdir(os.path.join(work, "real")) == ["target.jpg"]
 
 
 def check_paths_write_same_bytes(work):
@@ -130,8 +210,13 @@ def main():
         checks.run("truncated input", check_truncated_input, work)
         checks.run("input from a pipe", check_piped_input, work)
         checks.run("output folder errors", check_output_folder_errors, work)
+        checks.run("output is a folder", check_output_is_a_folder, work)
         checks.run("failed write in the middle", check_failed_write, work)
         checks.run("stream and whole-image bytes", check_paths_write_same_bytes, work)
+        checks.run("two runs to one output", check_two_runs_to_one_output, work)
+        checks.run("FIFO output", check_fifo_output, work)
+        checks.run("standard output link", check_stdout_link_output, work)
+        checks.run("symbolic link output", check_symlink_output, work)
     checks.finish()
 
 
