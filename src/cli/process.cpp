@@ -2,6 +2,7 @@
 // `imgbus process IN OUT`: decode one image, run one operation or a pipeline, encode the result,
 // and print the time of each step. No server, queue or store is involved.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -17,6 +18,7 @@
 #include "input_file.hpp"
 #include "output_file.hpp"
 #include "png_flags.hpp"
+#include "remove_on_signal.hpp"
 
 namespace imgbus::cli {
 namespace {
@@ -211,6 +213,9 @@ void print_timings(const ProcessOptions& options, const Timings& timings) {
 }
 
 void run_process(const ProcessOptions& options) {
+    // Past `ulimit -f`, write(2) then fails with EFBIG and the error path removes the temporary
+    // file; SIGXFSZ's default action would end the process and leave it behind.
+    std::signal(SIGXFSZ, SIG_IGN);
     const auto steps = validated_steps(options);
     const auto choice = imaging::parse_path_choice(options.path);
     if (!choice) {
@@ -233,6 +238,9 @@ void run_process(const ProcessOptions& options) {
     if (!output) {
         fail(output.error().message);
     }
+    if (!(*output)->temporary_path().empty()) {
+        remove_on_signal((*output)->temporary_path());
+    }
 
     Timings timings;
     timings.path = imaging::choose_path(*choice, steps, options.passes, *info, format);
@@ -242,7 +250,9 @@ void run_process(const ProcessOptions& options) {
             ? convert_whole_image(options, steps, bytes, limits, format, **output, timings)
             : convert_streaming(options, bytes, limits, **output, timings);
     timings.wall_ms = milliseconds_since(start);
-    if (auto committed = (*output)->commit(); !committed) {
+    auto committed = (*output)->commit();
+    forget_on_signal();
+    if (!committed) {
         fail(committed.error().message);
     }
 

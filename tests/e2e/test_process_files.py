@@ -4,7 +4,7 @@
 The checks cover empty, sparse, truncated and piped input, output folders that cannot
 take the file, and a write that fails in the middle of the streamed JPEG. OUT may be a FIFO, a
 link to standard output or a symbolic link, each a stand-in in a temporary folder. Two runs to
-one OUT leave no temporary file. The streaming and whole-image paths
+one OUT, `ulimit -f` and SIGTERM leave no temporary file. The streaming and whole-image paths
 must write the same bytes."""
 import os
 import resource
@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 
 import imgbus_server
 from imgbus_server import Checks
@@ -128,6 +129,34 @@ def check_failed_write(work):
         assert_nothing_written(output)
 
 
+def check_file_size_limit_with_default_signal(work):
+    # As `ulimit -f` in a shell: SIGXFSZ keeps its default action, which ends the process.
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+
+    output = os.path.join(work, "out.jpg")
+    code, _, stderr = process(PHOTO, output, preexec_fn=limit)
+    assert code == 1, f"exit {code}: {stderr}"
+    assert "failed: File too large" in stderr, stderr
+    assert_nothing_written(output)
+
+
+def check_sigterm_removes_temporary(work):
+    folder = os.path.join(work, "sigterm")
+    os.mkdir(folder)
+    output = os.path.join(folder, "out.png")
+    command = [imgbus_server.IMGBUS_BIN, "process", PHOTO, output, "--path", "whole-image",
+               "--op", "sharpen", "--passes", "10000", "--threads", "1"]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as run:
+        deadline = time.monotonic() + 60
+        while not leftovers(folder) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert leftovers(folder), "the temporary file never appeared"
+        run.terminate()
+        assert run.wait(timeout=60) == -signal.SIGTERM, run.returncode
+    assert_nothing_written(output)
+
+
 def check_two_runs_to_one_output(work):
     folder = os.path.join(work, "two-runs")
     os.mkdir(folder)
@@ -213,6 +242,9 @@ def main():
         checks.run("output is a folder", check_output_is_a_folder, work)
         checks.run("failed write in the middle", check_failed_write, work)
         checks.run("stream and whole-image bytes", check_paths_write_same_bytes, work)
+        checks.run("ulimit -f without SIGXFSZ ignored", check_file_size_limit_with_default_signal,
+                   work)
+        checks.run("SIGTERM removes the temporary file", check_sigterm_removes_temporary, work)
         checks.run("two runs to one output", check_two_runs_to_one_output, work)
         checks.run("FIFO output", check_fifo_output, work)
         checks.run("standard output link", check_stdout_link_output, work)
