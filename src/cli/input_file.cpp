@@ -97,7 +97,7 @@ Result<void> read_regular(const std::filesystem::path& path, int fd, std::size_t
     return {};
 }
 
-// A pipe or other stream of unknown size: read to its end, at most `max_bytes`.
+// A pipe, or another file of unknown size: read to its end, at most `max_bytes`.
 Result<void> read_stream(const std::filesystem::path& path, int fd, std::uint64_t max_bytes,
                          std::vector<std::uint8_t>& bytes) {
     while (true) {
@@ -139,7 +139,8 @@ Result<InputFile> read_input_file(const std::filesystem::path& path, std::uint64
         return system_error(path, EISDIR, "cannot read");
     }
     InputFile input;
-    if (!S_ISREG(status.st_mode)) {
+    // A regular file of size 0 may still have content: files under /proc report 0.
+    if (!S_ISREG(status.st_mode) || status.st_size == 0) {
         auto streamed = read_stream(path, file.fd, max_bytes, input.streamed_);
         if (!streamed) {
             return streamed.error();

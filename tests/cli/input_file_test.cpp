@@ -92,6 +92,23 @@ TEST_CASE("input file reads an empty file", "[cli]") {
     CHECK(input->bytes().empty());
 }
 
+TEST_CASE("input file reads a size-0 /proc file", "[cli]") {
+    const fs::path path = "/proc/self/status";
+    REQUIRE(fs::file_size(path) == 0);
+    auto input = read_input_file(path, kGiB);
+    REQUIRE(input.ok());
+    const auto bytes = input->bytes();
+    const std::string text(bytes.begin(), bytes.end());
+    CHECK(text.starts_with("Name:"));
+}
+
+TEST_CASE("input file limits a size-0 /proc file", "[cli]") {
+    auto input = read_input_file("/proc/self/status", 10);
+    REQUIRE_FALSE(input.ok());
+    CHECK(input.error().message ==
+          "/proc/self/status: input is longer than the 10 bytes input limit; send a smaller file");
+}
+
 TEST_CASE("input file rejects a missing file", "[cli]") {
     TempFolder folder;
     const auto path = folder / "missing.jpg";
