@@ -20,10 +20,12 @@ Error target_error(int code, const std::filesystem::path& path) {
                 std::generic_category().message(code) + "; name a file, not a folder"};
 }
 
-bool under_proc(const std::filesystem::path& path) {
+// True for a link in a /proc folder, also when reached through a folder link such as /dev/fd.
+bool in_proc(const std::filesystem::path& link) {
     std::error_code ignored;
-    const auto absolute = std::filesystem::absolute(path, ignored).lexically_normal();
-    return absolute.string().starts_with("/proc/");
+    const auto folder = std::filesystem::absolute(link, ignored).parent_path();
+    const auto real = std::filesystem::canonical(folder, ignored).string();
+    return real == "/proc" || real.starts_with("/proc/");
 }
 
 std::filesystem::path link_target(const std::filesystem::path& link) {
@@ -48,7 +50,7 @@ Result<OutputTarget> resolve_output_target(const std::filesystem::path& path) {
         }
         if (S_ISLNK(info.st_mode)) {
             const auto next = link_target(current);
-            if (under_proc(current) || next.empty()) {
+            if (in_proc(current) || next.empty()) {
                 return OutputTarget{true, path};
             }
             current = next;

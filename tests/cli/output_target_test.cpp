@@ -71,7 +71,7 @@ TEST_CASE("output file writes into a character device", "[cli]") {
     CHECK(entries(folder) == 1);
 }
 
-TEST_CASE("output file writes through a /proc link", "[cli]") {
+TEST_CASE("output file writes through /proc links", "[cli]") {
     TempFolder folder;
     const auto file = folder / "open.bin";
     std::ofstream(file) << "older and longer content";
@@ -79,16 +79,26 @@ TEST_CASE("output file writes through a /proc link", "[cli]") {
     REQUIRE(fd >= 0);
     struct stat before {};
     REQUIRE(::fstat(fd, &before) == 0);
-    const auto link = folder / "stdout";
-    fs::create_symlink("/proc/self/fd/" + std::to_string(fd), link);
-    write_and_commit(link);
+    const auto number = std::to_string(fd);
+    fs::path out, link;
+    SECTION("a link to /proc/self/fd/N, like /dev/stdout") {
+        link = folder / "stdout";
+        fs::create_symlink("/proc/self/fd/" + number, link);
+        out = link;
+    }
+    SECTION("a name in a folder link to /proc/self/fd, like /dev/fd/N") {
+        link = folder / "fd";
+        fs::create_directory_symlink("/proc/self/fd", link);
+        out = link / number;
+    }
+    write_and_commit(out);
     ::close(fd);
     struct stat after {};
     REQUIRE(::stat(file.c_str(), &after) == 0);
     CHECK(after.st_ino == before.st_ino);
     CHECK(content(file) == kBytes);
-    CHECK(fs::is_symlink(link));
     CHECK(entries(folder) == 2);
+    CHECK(fs::is_symlink(link));
 }
 
 TEST_CASE("output file keeps a symbolic link", "[cli]") {
