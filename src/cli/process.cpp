@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // `imgbus process IN OUT`: decode one image, run one operation or a pipeline, encode the result,
 // and print the time of each step. No server, queue or store is involved.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -212,6 +215,20 @@ void print_timings(const ProcessOptions& options, const Timings& timings) {
     std::printf("total   %10.3f ms  (decode to the written output, wall time)\n", timings.wall_ms);
 }
 
+// Sends the report to standard error when OUT is the same file as standard output (OUT
+// /dev/stdout, or a pipe reached through /dev/fd/1), so that the text does not follow the image.
+void keep_report_off_output(const std::string& output) {
+    struct stat out_status {};
+    struct stat stdout_status {};
+    if (::stat(output.c_str(), &out_status) != 0 || ::fstat(STDOUT_FILENO, &stdout_status) != 0) {
+        return;
+    }
+    if (out_status.st_dev == stdout_status.st_dev && out_status.st_ino == stdout_status.st_ino) {
+        std::fflush(stdout);
+        ::dup2(STDERR_FILENO, STDOUT_FILENO);
+    }
+}
+
 void run_process(const ProcessOptions& options) {
     // Past `ulimit -f`, write(2) then fails with EFBIG and the error path removes the temporary
     // file; SIGXFSZ's default action would end the process and leave it behind.
@@ -255,6 +272,7 @@ void run_process(const ProcessOptions& options) {
     if (!committed) {
         fail(committed.error().message);
     }
+    keep_report_off_output(options.output);
 
     std::printf("input   %s: %s %dx%d, channels %d, %zu bytes\n", options.input.c_str(),
                 std::string(imaging::format_name(info->format)).c_str(), info->width, info->height,

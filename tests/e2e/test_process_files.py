@@ -203,6 +203,13 @@ def check_stdout_link_output(work):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(b"\xff\xd8"), result.stdout[:80]
     assert os.readlink(link) == "/proc/self/fd/1", "the link was replaced"
+    # The report goes to standard error, so standard output holds the image and nothing else.
+    regular = os.path.join(work, "regular.jpg")
+    code, _, stderr = process(PHOTO, regular)
+    assert code == 0, stderr
+    with open(regular, "rb") as file:
+        assert result.stdout == file.read(), result.stdout[-80:]
+    assert b"output  " in result.stderr, result.stderr
 
 
 def check_symlink_output(work):
