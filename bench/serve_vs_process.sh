@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Throughput of `imgbus serve` against the codecs alone, side by side in one run: JOBS images
 # through two parallel loops of `imgbus process` (JOBS/2 each, one kernel thread), then JOBS
-# uploads by `imgbus load --concurrency 4` to a server with two workers, then the two loops
-# again. Prints images per second of each, the ratio serve / process (the mean of the two
+# uploads by `imgbus load --concurrency 4` to a server with two workers (WORKERS=N for another
+# count), then the two loops again. Prints images per second of each, the ratio serve / process (the mean of the two
 # process runs), where a job's time went on the server, and the load average.
 #   bench/serve_vs_process.sh BUILD_DIR [JOBS] [IMAGE] [-- extra serve flags]
 set -euo pipefail
@@ -14,6 +14,7 @@ image=${3:-"$(dirname "$0")/../tests/data/test.jpg"}
 shift $(($# < 3 ? $# : 3))
 [[ "${1:-}" == "--" ]] && shift
 serve_flags=("$@")
+workers=${WORKERS:-2}
 imgbus="$build/imgbus"
 [[ -x "$imgbus" ]] || { echo "serve_vs_process: $imgbus not found; build the imgbus target" >&2; exit 1; }
 ((jobs >= 2)) || { echo "serve_vs_process: JOBS must be at least 2" >&2; exit 1; }
@@ -51,7 +52,7 @@ start_server() {
     port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     url="http://127.0.0.1:$port"
     "$imgbus" serve --http "127.0.0.1:$port" --s3 127.0.0.1:0 --amqp 127.0.0.1:0 \
-        --data-dir "$work/data" --workers 2 --log-level warn "${serve_flags[@]}" \
+        --data-dir "$work/data" --workers "$workers" --log-level warn "${serve_flags[@]}" \
         >"$work/serve.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do
@@ -81,7 +82,7 @@ load_out=$("$imgbus" load "$image" --url "$url" --count "$jobs" --concurrency 4 
     --timeout 120 --progress none)
 serve=$(sed -n 's/.*throughput \([0-9.]*\) jobs\/s.*/\1/p' <<<"$load_out")
 [[ -n "$serve" ]] || { echo "serve_vs_process: no throughput in the load output:" >&2; echo "$load_out" >&2; exit 1; }
-echo "imgbus serve, load -c 4, 2 workers: $serve images/s"
+echo "imgbus serve, load -c 4, $workers workers: $serve images/s"
 for stage in fetch decode kernel encode store; do
     printf '  stage %-8s %s ms\n' "$stage" \
         "$(metric_mean_ms imgbus_job_stage_seconds "op=\"grayscale\",stage=\"$stage\"")"
