@@ -143,10 +143,14 @@ std::optional<Response> check_queue_room(FrontendContext& context, std::size_t c
 
 // Records that every job of the batch reached the durable job queue, so that recovery after a
 // crash does not publish them a second time. Without the marker, recovery publishes the batch's
-// unfinished jobs again, which at worst runs a job twice into the same output key.
+// unfinished jobs again, which at worst runs a job twice into the same output key. The marker is
+// therefore written without fsync, because a crash that loses it costs at most that second run.
 void mark_batch_published(FrontendContext& context, const Batch& batch) {
     const auto key = published_marker_key(batch.id);
-    if (auto marked = context.store.put_object(batch.input.object.bucket, key, {}); !marked) {
+    store::PutOptions options;
+    options.sync = false;
+    if (auto marked = context.store.put_object(batch.input.object.bucket, key, {}, options);
+        !marked) {
         module_logger("http")->warn("batch {}: writing {} failed: {}", batch.id, key,
                                     marked.error().message);
     }

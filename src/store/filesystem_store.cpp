@@ -234,11 +234,11 @@ Result<ObjectInfo> FilesystemStore::put_object(const std::string& bucket, const 
         std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()),
         options.metadata};
     std::string header = encode_object_header(info);
-    auto temp = write_temp_file(as_bytes(header), data);
+    auto temp = write_temp_file(as_bytes(header), data, options.sync);
     if (!temp) {
         return temp.error();
     }
-    if (auto committed = commit_object(info, *temp); !committed) {
+    if (auto committed = commit_object(info, *temp, options.sync); !committed) {
         ::unlink(temp->c_str());
         return committed.error();
     }
@@ -259,7 +259,7 @@ Result<std::unique_ptr<ObjectWriter>> FilesystemStore::create_object(const std::
     }
     ObjectInfo info{bucket, key, 0, "", options.content_type, {}, options.metadata};
     return FileObjectWriter::start(*this, std::move(info), options.etag, new_temp_path(),
-                                   options_.max_object_bytes, options_.fsync);
+                                   options_.max_object_bytes, options_.fsync && options.sync);
 }
 
 Result<Object> FilesystemStore::get_object(const std::string& bucket, const std::string& key) {
@@ -369,7 +369,8 @@ std::filesystem::path FilesystemStore::new_temp_path() {
 }
 
 Result<std::filesystem::path> FilesystemStore::write_temp_file(std::span<const std::uint8_t> header,
-                                                               std::span<const std::uint8_t> data) {
+                                                               std::span<const std::uint8_t> data,
+                                                               bool sync) {
     auto path = new_temp_path();
     FileHandle file(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!file.valid()) {
@@ -379,7 +380,7 @@ Result<std::filesystem::path> FilesystemStore::write_temp_file(std::span<const s
     if (written) {
         written = write_all(file.get(), data, path);
     }
-    if (written && options_.fsync && ::fsync(file.get()) != 0) {
+    if (written && options_.fsync && sync && ::fsync(file.get()) != 0) {
         written = io_failure("fsync", path, errno);
     }
     if (written && file.close() != 0) {
@@ -395,7 +396,7 @@ Result<std::filesystem::path> FilesystemStore::write_temp_file(std::span<const s
 // Renames the finished temporary file into place and records it in the index, both under the
 // exclusive lock so that the index names the file that the last rename installed.
 Result<void> FilesystemStore::commit_object(const ObjectInfo& info,
-                                            const std::filesystem::path& temp) {
+                                            const std::filesystem::path& temp, bool sync) {
     auto target = object_path(info.bucket, info.key);
     {
         std::unique_lock lock(mutex_);
@@ -407,7 +408,7 @@ Result<void> FilesystemStore::commit_object(const ObjectInfo& info,
         if (auto made = make_directory(target.parent_path(), created); !made) {
             return made;
         }
-        if (created && options_.fsync) {
+        if (created && options_.fsync && sync) {
             if (auto synced = fsync_directory(bucket_dir(info.bucket)); !synced) {
                 return synced;
             }
@@ -417,7 +418,7 @@ Result<void> FilesystemStore::commit_object(const ObjectInfo& info,
         }
         (*found)->objects[info.key] = info;
     }
-    return options_.fsync ? fsync_directory(target.parent_path()) : Result<void>{};
+    return options_.fsync && sync ? fsync_directory(target.parent_path()) : Result<void>{};
 }
 
 Result<void> FilesystemStore::make_directory(const std::filesystem::path& directory,

@@ -60,9 +60,12 @@ class FilesystemStore final : public ObjectStore {
     std::filesystem::path object_path(const std::string& bucket, const std::string& key) const;
     std::filesystem::path new_temp_path();
 
+    // sync = false skips the fsyncs that options_.fsync requests (PutOptions::sync).
     Result<std::filesystem::path> write_temp_file(std::span<const std::uint8_t> header,
-                                                  std::span<const std::uint8_t> data);
-    Result<void> commit_object(const ObjectInfo& info, const std::filesystem::path& temp);
+                                                  std::span<const std::uint8_t> data,
+                                                  bool sync = true);
+    Result<void> commit_object(const ObjectInfo& info, const std::filesystem::path& temp,
+                               bool sync = true);
     Result<void> make_directory(const std::filesystem::path& directory, bool& created);
     Result<void> write_bucket_marker(const std::string& bucket,
                                      std::chrono::system_clock::time_point created);

@@ -127,7 +127,7 @@ Result<ObjectInfo> FileObjectWriter::commit() {
     if (file_.close() != 0) {
         return io_failure("close", temp_, errno);
     }
-    if (auto committed = store_.commit_object(info_, temp_); !committed) {
+    if (auto committed = store_.commit_object(info_, temp_, fsync_); !committed) {
         return committed.error();  // the destructor removes the temporary file
     }
     done_ = true;

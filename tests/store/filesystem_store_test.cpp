@@ -215,6 +215,43 @@ TEST_CASE("reopen rebuilds the index", "[store]") {
     CHECK(text_of(store->get_object("images", "z")->data) == "zz");
 }
 
+TEST_CASE("unsynced puts stay readable", "[store]") {
+    TempDir dir;
+    FilesystemStoreOptions syncing;
+    REQUIRE(syncing.fsync);
+    PutOptions unsynced;
+    unsynced.content_type = "application/json";
+    unsynced.sync = false;
+    // Keys spread over several <hh> folders, so most of these puts create their folder.
+    std::vector<std::string> keys;
+    for (int i = 0; i < 8; ++i) keys.push_back("batches/b" + std::to_string(i) + ".published");
+    {
+        auto store = open_with_bucket(dir.path(), syncing);
+        for (const auto& key : keys) {
+            REQUIRE(store->put_object("images", key, bytes("marker " + key), unsynced).ok());
+        }
+        auto writer = store->create_object("images", "streamed", unsynced);
+        REQUIRE(writer.ok());
+        REQUIRE((*writer)->write(bytes("in pieces")).ok());
+        REQUIRE((*writer)->commit().ok());
+
+        auto got = store->get_object("images", keys[0]);
+        REQUIRE(got.ok());
+        CHECK(text_of(got->data) == "marker " + keys[0]);
+        CHECK(got->info.content_type == "application/json");
+        CHECK(fs::is_empty(dir.path() / ".tmp"));
+    }
+
+    auto store = imgbus::store::open_filesystem_store(dir.path(), syncing);
+    CHECK(store->list_objects("images")->objects.size() == keys.size() + 1);
+    for (const auto& key : keys) {
+        auto got = store->get_object("images", key);
+        REQUIRE(got.ok());
+        CHECK(text_of(got->data) == "marker " + key);
+    }
+    CHECK(text_of(store->get_object("images", "streamed")->data) == "in pieces");
+}
+
 TEST_CASE("open removes leftover temp files and skips corrupt ones", "[store]") {
     TempDir dir;
     {

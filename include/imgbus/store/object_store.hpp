@@ -59,6 +59,10 @@ struct PutOptions {
     // Recorded as the ETag in place of the MD5 of the content when not empty: S3 gives an object
     // assembled from a multipart upload the MD5 of its parts' MD5s followed by "-<parts>".
     std::string etag;
+    // When false, this write skips the fsyncs of the file and its folder even in a store that
+    // syncs (the filesystem store unless --fsync false), so a crash can lose the object. Use it
+    // only for objects whose loss costs repeated work and nothing else. Other stores ignore it.
+    bool sync = true;
 };
 
 struct ListOptions {
