@@ -30,7 +30,7 @@ constexpr int kAckFrameBytes = 21;
 
 }  // namespace
 
-// Called before each read, once every complete frame in the buffer is handled.
+// Chooses the receive mark for the next read, once every complete frame in the buffer is handled.
 void Connection::update_batching() {
     batch_bytes_ = 1;
     if (state_ == State::open && methods_read_ >= 2) {

@@ -26,9 +26,9 @@ struct Descriptor {
     }
 };
 
-Error system_error(const std::filesystem::path& path, int code, const std::string& what) {
+Error system_error(const std::filesystem::path& path, int code, const std::string& operation) {
     return {std::error_code(code, std::generic_category()),
-            path.string() + ": " + what + ": " + std::generic_category().message(code)};
+            path.string() + ": " + operation + ": " + std::generic_category().message(code)};
 }
 
 // "1 GiB" for whole GiB, else the number of bytes.

@@ -7,7 +7,7 @@
 
 namespace imgbus::cli {
 
-// Where `imgbus process` puts its bytes for OUT.
+// The destination of `imgbus process`'s bytes for OUT.
 struct OutputTarget {
     // True when OUT is opened and written in place: a FIFO, a device, a socket, or any path that
     // passes through a /proc link such as /dev/stdout. False when a temporary file in the folder

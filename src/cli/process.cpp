@@ -231,7 +231,7 @@ void keep_report_off_output(const std::string& output) {
 
 void run_process(const ProcessOptions& options) {
     // Past `ulimit -f`, write(2) then fails with EFBIG and the error path removes the temporary
-    // file; SIGXFSZ's default action would end the process and leave it behind.
+    // file. SIGXFSZ's default action would end the process and leave the file behind.
     std::signal(SIGXFSZ, SIG_IGN);
     const auto steps = validated_steps(options);
     const auto choice = imaging::parse_path_choice(options.path);

@@ -110,7 +110,8 @@ def check_output_is_a_folder(work):
     code, _, stderr = process(PHOTO, output)
     assert code == 1, f"exit {code}: {stderr}"
     assert f"{output}: cannot write the output file: Is a directory" in stderr, stderr
-    assert not os.listdir(output) and not leftovers(work), "something was left behind"
+    assert not os.listdir(output), "something was left in the folder"
+    assert not leftovers(work), "a temporary file was left behind"
 
 
 def limit_file_size():
@@ -191,11 +192,12 @@ def check_fifo_output(work):
     assert process(PHOTO, alone)[0] == 0
     with open(alone, "rb") as file:
         assert received == [file.read()], "the FIFO reader got other bytes"
-    assert os.path.exists(fifo) and not os.path.isfile(fifo), "the FIFO was replaced"
+    assert os.path.exists(fifo), "the FIFO was removed"
+    assert not os.path.isfile(fifo), "the FIFO was replaced"
 
 
 def check_stdout_link_output(work):
-    # A link in the temporary folder stands in for /dev/stdout, which is also a /proc link.
+    # A link in the temporary folder replaces /dev/stdout here, because both are links into /proc.
     link = os.path.join(work, "stdout")
     os.symlink("/proc/self/fd/1", link)
     result = subprocess.run([imgbus_server.IMGBUS_BIN, "process", PHOTO, link],
@@ -203,7 +205,7 @@ def check_stdout_link_output(work):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(b"\xff\xd8"), result.stdout[:80]
     assert os.readlink(link) == "/proc/self/fd/1", "the link was replaced"
-    # The report goes to standard error, so standard output holds the image and nothing else.
+    # The report goes to standard error, so standard output contains only the image.
     regular = os.path.join(work, "regular.jpg")
     code, _, stderr = process(PHOTO, regular)
     assert code == 0, stderr
