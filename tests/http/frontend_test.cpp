@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "imgbus/imaging/codec.hpp"
 #include "imgbus/store/filesystem_store.hpp"
 #include "imgbus/worker/worker_pool.hpp"
+#include "job_tracker.hpp"
 
 namespace {
 
@@ -31,6 +34,69 @@ std::string run(const std::string& command) {
     return output;
 }
 
+namespace store = imgbus::store;
+
+// The error message FailingUploadStore returns from a put_object of an uploaded image.
+constexpr std::string_view kInjectedFailure = "injected disk failure";
+
+// An ObjectStore that forwards every call to a real store but fails each put_object of a key
+// under "uploads/" with io_error, as a full disk would. Job records (under "jobs/") pass through.
+class FailingUploadStore final : public store::ObjectStore {
+  public:
+    explicit FailingUploadStore(std::unique_ptr<store::ObjectStore> inner)
+        : inner_(std::move(inner)) {}
+
+    imgbus::Result<void> create_bucket(const std::string& bucket) override {
+        return inner_->create_bucket(bucket);
+    }
+    imgbus::Result<void> ensure_bucket(const std::string& bucket) override {
+        return inner_->ensure_bucket(bucket);
+    }
+    imgbus::Result<void> delete_bucket(const std::string& bucket) override {
+        return inner_->delete_bucket(bucket);
+    }
+    imgbus::Result<std::vector<store::BucketInfo>> list_buckets() override {
+        return inner_->list_buckets();
+    }
+    bool bucket_exists(const std::string& bucket) override { return inner_->bucket_exists(bucket); }
+
+    imgbus::Result<store::ObjectInfo> put_object(const std::string& bucket, const std::string& key,
+                                                 std::span<const std::uint8_t> data,
+                                                 const store::PutOptions& options) override {
+        if (key.starts_with("uploads/")) {
+            return store::make_error(store::Errc::io_error, std::string(kInjectedFailure));
+        }
+        return inner_->put_object(bucket, key, data, options);
+    }
+    imgbus::Result<store::Object> get_object(const std::string& bucket,
+                                             const std::string& key) override {
+        return inner_->get_object(bucket, key);
+    }
+    imgbus::Result<std::unique_ptr<store::ObjectReader>> open_object(
+        const std::string& bucket, const std::string& key) override {
+        return inner_->open_object(bucket, key);
+    }
+    imgbus::Result<store::ObjectInfo> head_object(const std::string& bucket,
+                                                  const std::string& key) override {
+        return inner_->head_object(bucket, key);
+    }
+    imgbus::Result<void> delete_object(const std::string& bucket, const std::string& key) override {
+        return inner_->delete_object(bucket, key);
+    }
+    imgbus::Result<store::ListResult> list_objects(const std::string& bucket,
+                                                   const store::ListOptions& options) override {
+        return inner_->list_objects(bucket, options);
+    }
+
+  private:
+    std::unique_ptr<store::ObjectStore> inner_;
+};
+
+// A function that replaces the real store of a System, for instance with a FailingUploadStore
+// around it.
+using StoreWrapper =
+    std::function<std::unique_ptr<store::ObjectStore>(std::unique_ptr<store::ObjectStore>)>;
+
 // The whole in-process system: broker, store, one worker and the frontend on a free port.
 struct System {
     fs::path dir;
@@ -43,12 +109,13 @@ struct System {
     std::vector<std::thread> threads;
     std::string base;
 
-    explicit System(imgbus::http::FrontendOptions options = {}) {
+    explicit System(imgbus::http::FrontendOptions options = {}, const StoreWrapper& wrap = {}) {
         dir = fs::temp_directory_path() / ("imgbus-http-test-" + std::to_string(::getpid()));
         fs::remove_all(dir);
         imgbus::store::FilesystemStoreOptions store_options;
         store_options.fsync = false;
         store = imgbus::store::open_filesystem_store(dir, store_options);
+        if (wrap) store = wrap(std::move(store));
         imgbus::worker::WorkerOptions worker_options;
         worker_options.workers = 1;
         pool =
@@ -203,4 +270,65 @@ TEST_CASE("frontend answers 503 when the job queue is full", "[http][frontend]")
     auto stats = system.broker->queue_stats("imgbus.jobs");
     REQUIRE(stats);
     CHECK(stats->messages_ready == 0);
+}
+
+namespace {
+
+// The jobs the frontend lists, newest first, each as GET /api/jobs/{id} returns it.
+std::vector<json> listed_jobs(System& system) {
+    auto [status, body] = system.curl("", "/api/jobs");
+    REQUIRE(status == 200);
+    const auto listing = json::parse(body);
+    std::vector<json> jobs;
+    for (const auto& listed : listing["jobs"]) {
+        auto [job_status, job_body] =
+            system.curl("", "/api/jobs/" + listed["id"].get<std::string>());
+        REQUIRE(job_status == 200);
+        jobs.push_back(json::parse(job_body));
+    }
+    return jobs;
+}
+
+// Runs the recovery of a restart on the system's store, with a fresh broker as after a crash.
+// Returns how many jobs it published and how many messages the fresh job queue then contains.
+std::pair<std::size_t, std::size_t> recover_after_crash(System& system) {
+    auto broker = imgbus::broker::make_embedded_broker();
+    REQUIRE(broker->declare_queue("imgbus.jobs", {}));
+    auto tracker = std::make_shared<imgbus::http::JobTracker>(
+        *broker, *system.store, system.metrics, imgbus::http::TrackerOptions{});
+    auto published = tracker->recover();
+    REQUIRE(published);
+    auto stats = broker->queue_stats("imgbus.jobs");
+    REQUIRE(stats);
+    return {*published, stats->messages_ready};
+}
+
+}  // namespace
+
+TEST_CASE("frontend fails jobs of unstored upload", "[http][frontend]") {
+    System system({}, [](std::unique_ptr<store::ObjectStore> real) {
+        return std::make_unique<FailingUploadStore>(std::move(real));
+    });
+    auto [status, body] =
+        system.curl("-F image=@" + data("test.jpg") + " -F threads=1,2", "/api/jobs");
+    CHECK(status == 503);
+    auto error = json::parse(body);
+    CHECK(error["error"] == "unavailable");
+    CHECK(error["message"] ==
+          "storing the upload failed: " + std::string(kInjectedFailure) + "; retry later");
+
+    const auto reason = "not queued: storing the upload failed: " + std::string(kInjectedFailure);
+    auto jobs = listed_jobs(system);
+    REQUIRE(jobs.size() == 2);
+    for (const auto& job : jobs) {
+        CHECK(job["status"] == "failed");
+        CHECK(job["error"] == reason);
+    }
+    auto stats = system.broker->queue_stats("imgbus.jobs");
+    REQUIRE(stats);
+    CHECK(stats->published_total == 0);
+
+    auto [republished, ready] = recover_after_crash(system);
+    CHECK(republished == 0);
+    CHECK(ready == 0);
 }
