@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <deque>
 #include <mutex>
 
@@ -36,6 +37,7 @@ struct EventQueue {
     std::deque<std::string> events;
     bool overflowed = false;
     bool closed = false;
+    bool client_gone = false;
     asio::steady_timer wake;
 };
 
@@ -59,6 +61,22 @@ void close_queue(const std::shared_ptr<EventQueue>& queue) {
         queue->closed = true;
     }
     asio::post(queue->wake.get_executor(), [queue] { queue->wake.cancel(); });
+}
+
+// An event-stream client sends nothing after its request, so any read that completes means it
+// closed the connection, or broke the protocol. Without this watch a stream whose batch had gone
+// quiet would hold its slot until the next keep-alive write failed.
+void watch_for_close(boost::beast::tcp_stream& stream, const std::shared_ptr<EventQueue>& queue) {
+    auto scratch = std::make_shared<std::array<char, 256>>();
+    stream.socket().async_read_some(
+        asio::buffer(*scratch), [queue, scratch](boost::system::error_code error, std::size_t) {
+            if (error == asio::error::operation_aborted) return;
+            {
+                std::lock_guard lock(queue->mutex);
+                queue->client_gone = true;
+            }
+            queue->wake.cancel();
+        });
 }
 
 }  // namespace
@@ -93,11 +111,13 @@ asio::awaitable<void> stream_events(boost::beast::tcp_stream& stream, const Requ
     auto [header_error, header_bytes] =
         co_await asio::async_write(stream, asio::buffer(kHeader), kNoThrow);
     std::string reason = header_error ? header_error.message() : "";
+    if (reason.empty()) watch_for_close(stream, queue);
     while (reason.empty()) {
         bool pending = false;
         {
             std::lock_guard lock(queue->mutex);
-            pending = !queue->events.empty() || queue->closed || queue->overflowed;
+            pending = !queue->events.empty() || queue->closed || queue->overflowed ||
+                      queue->client_gone;
         }
         // A push posts its wake-up to this strand, so it cannot slip in between the check above
         // and the start of the wait.
@@ -111,6 +131,7 @@ asio::awaitable<void> stream_events(boost::beast::tcp_stream& stream, const Requ
         std::deque<std::string> ready;
         {
             std::lock_guard lock(queue->mutex);
+            if (queue->client_gone) reason = "client closed the connection";
             if (queue->closed) reason = "server stopping";
             if (queue->overflowed)
                 reason = "client fell more than " + std::to_string(options.max_queued_events) +
@@ -129,6 +150,8 @@ asio::awaitable<void> stream_events(boost::beast::tcp_stream& stream, const Requ
         if (write_error) reason = write_error.message();
     }
     tracker.unsubscribe(subscription);
+    boost::system::error_code ignored;
+    stream.socket().cancel(ignored);
     log->debug("conn {}: event stream closed: {}", connection, reason);
 }
 

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """A client that subscribes to /api/events?batch=ID after the batch finished still receives the
-final state of every job, because a batch stream starts with the batch's current state."""
+final state of every job, because a batch stream starts with the batch's current state. A client
+that closes its stream gives its slot back at once, even when its batch has gone quiet."""
+import http.client
 import json
 import os
 import time
@@ -34,12 +36,34 @@ def check_late_subscriber_sees_done(server):
     assert seen == {job_id: "done" for job_id in expected}, seen
 
 
+def open_and_close_stream(server, batch):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", f"/api/events?batch={batch}")
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type", "")
+    finally:
+        connection.close()
+
+
+def check_closed_streams_free_their_slots(server):
+    # The server allows 256 event streams (a quarter of its 1,024 connections). Each stream below
+    # follows a batch that never sends an event, so only the client's close can end it; a server
+    # that missed the close would answer 503 from the 257th stream on.
+    for index in range(320):
+        status, content_type = open_and_close_stream(server, f"quiet-batch-{index}")
+        assert status == 200, f"stream {index} was refused with {status} ({content_type})"
+        assert content_type.startswith("text/event-stream"), content_type
+
+
 def main():
     imgbus_server.require_environment()
     checks = Checks()
     server = Server("--workers", "1").start()
     try:
         checks.run("late subscriber sees the finished batch", check_late_subscriber_sees_done,
+                   server)
+        checks.run("closed streams free their slots", check_closed_streams_free_their_slots,
                    server)
     finally:
         if checks.failed:
