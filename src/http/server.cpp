@@ -203,6 +203,10 @@ asio::awaitable<void> Server::accept_loop() {
             socket.close(ignored);
             continue;
         }
+        // Responses and events leave in whole pieces, so Nagle's algorithm only delays the last
+        // one. Failing to turn it off costs latency, not correctness, so the error is ignored.
+        boost::system::error_code nodelay_error;
+        socket.set_option(tcp::no_delay(true), nodelay_error);
         auto id = next_id_++;
         auto executor = socket.get_executor();
         asio::co_spawn(executor, run_session(std::move(socket), id),
