@@ -63,9 +63,8 @@ void close_queue(const std::shared_ptr<EventQueue>& queue) {
     asio::post(queue->wake.get_executor(), [queue] { queue->wake.cancel(); });
 }
 
-// An event-stream client sends nothing after its request, so any read that completes means it
-// closed the connection, or broke the protocol. Without this watch a stream whose batch had gone
-// quiet would hold its slot until the next keep-alive write failed.
+// Ends the stream when a read completes: a stream client sends nothing after its request, so a
+// finished read means that it closed the connection (or broke the protocol).
 void watch_for_close(boost::beast::tcp_stream& stream, const std::shared_ptr<EventQueue>& queue) {
     auto scratch = std::make_shared<std::array<char, 256>>();
     stream.socket().async_read_some(

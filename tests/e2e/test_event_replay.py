@@ -48,8 +48,8 @@ def open_and_close_stream(server, batch):
 
 def check_closed_streams_free_their_slots(server):
     # The server allows 256 event streams (a quarter of its 1,024 connections). Each stream below
-    # follows a batch that never sends an event, so only the client's close can end it; a server
-    # that missed the close would answer 503 from the 257th stream on.
+    # follows a batch that never sends an event, so only the client's close can end it. A server
+    # that missed the close would return 503 from the 257th stream on.
     for index in range(320):
         status, content_type = open_and_close_stream(server, f"quiet-batch-{index}")
         assert status == 200, f"stream {index} was refused with {status} ({content_type})"
