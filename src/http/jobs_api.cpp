@@ -30,9 +30,12 @@ std::string make_id() {
     return id;
 }
 
-store::PutOptions put_options(const std::string& content_type) {
+// The upload's ETag is computed off the request path, because only a later read of the input
+// (the UI's original image, an S3 client) needs it.
+store::PutOptions upload_put_options(const std::string& content_type) {
     store::PutOptions options;
     options.content_type = content_type;
+    options.defer_etag = true;
     return options;
 }
 
@@ -241,7 +244,7 @@ Response post_jobs(FrontendContext& context, const Request& request) {
     // a journal commit instead of waiting one after the other. Both are on disk before the publish.
     auto upload_stored = std::async(std::launch::async, [&context, &batch, bytes, &input] {
         return context.store.put_object(batch.input.object.bucket, batch.input.object.key, bytes,
-                                        put_options(input.content_type));
+                                        upload_put_options(input.content_type));
     });
     std::optional<Error> record_error;
     std::size_t recorded = 0;

@@ -45,6 +45,27 @@ std::string md5_hex(std::span<const std::uint8_t> data) {
     return digest_hex(dynload::libcrypto().EVP_md5(), data.data(), data.size());
 }
 
+Md5Stream::Md5Stream() : context_(dynload::libcrypto().EVP_MD_CTX_new()) {
+    const auto& crypto = dynload::libcrypto();
+    if (context_ == nullptr || crypto.EVP_DigestInit_ex(context_, crypto.EVP_md5(), nullptr) != 1) {
+        crypto.EVP_MD_CTX_free(context_);
+        throw std::runtime_error("OpenSSL digest MD5 failed to start; check the OpenSSL configuration");
+    }
+}
+
+Md5Stream::~Md5Stream() { dynload::libcrypto().EVP_MD_CTX_free(context_); }
+
+void Md5Stream::update(std::span<const std::uint8_t> data) {
+    dynload::libcrypto().EVP_DigestUpdate(context_, data.data(), data.size());
+}
+
+std::string Md5Stream::finish_hex() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    dynload::libcrypto().EVP_DigestFinal_ex(context_, digest, &digest_size);
+    return to_hex(digest, digest_size);
+}
+
 std::string sha256_hex(std::string_view text) {
     return digest_hex(dynload::libcrypto().EVP_sha256(), text.data(), text.size());
 }

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "digest.hpp"
+#include "imgbus/log.hpp"
 #include "filesystem_store_impl.hpp"
 #include "object_writer.hpp"
 #include "text.hpp"
@@ -132,7 +133,27 @@ FilesystemStore::FilesystemStore(std::filesystem::path root, FilesystemStoreOpti
       temp_dir_(root_ / ".tmp"),
       options_(options),
       temp_prefix_(random_hex(16)) {
+    if (options_.backfill_etags) {
+        backfill_ = std::make_unique<EtagBackfill>(
+            [this](const std::string& bucket, const std::string& key) {
+                if (auto filled = head_object(bucket, key);
+                    !filled && filled.error().code != Errc::no_such_key &&
+                    filled.error().code != Errc::no_such_bucket) {
+                    module_logger("store")->warn("computing the ETag of {} in bucket '{}' failed: {}",
+                                                 quote_for_message(key), bucket,
+                                                 filled.error().message);
+                }
+            });
+    }
     recover();
+    for (auto& [bucket, key] : recovered_pending_) {
+        if (backfill_) backfill_->push(std::move(bucket), std::move(key));
+    }
+    recovered_pending_.clear();
+}
+
+FilesystemStore::~FilesystemStore() {
+    if (backfill_) backfill_->stop();
 }
 
 Result<void> FilesystemStore::create_bucket(const std::string& bucket) {
@@ -225,11 +246,13 @@ Result<ObjectInfo> FilesystemStore::put_object(const std::string& bucket, const 
         return no_such_bucket(bucket);
     }
 
+    const bool defer = options.defer_etag && options.etag.empty();
     ObjectInfo info{
         bucket,
         key,
         data.size(),
-        options.etag.empty() ? md5_hex(data) : options.etag,
+        defer ? pending_etag(temp_prefix_, ++deferred_counter_)
+              : (options.etag.empty() ? md5_hex(data) : options.etag),
         options.content_type,
         std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()),
         options.metadata};
@@ -242,6 +265,7 @@ Result<ObjectInfo> FilesystemStore::put_object(const std::string& bucket, const 
         ::unlink(temp->c_str());
         return committed.error();
     }
+    if (defer && backfill_) backfill_->push(bucket, key);
     return info;
 }
 
@@ -263,7 +287,7 @@ Result<std::unique_ptr<ObjectWriter>> FilesystemStore::create_object(const std::
 }
 
 Result<Object> FilesystemStore::get_object(const std::string& bucket, const std::string& key) {
-    auto reader = open_object(bucket, key);
+    auto reader = open_version(bucket, key, false);
     if (!reader) {
         return reader.error();
     }
@@ -277,11 +301,18 @@ Result<Object> FilesystemStore::get_object(const std::string& bucket, const std:
         return make_error(Errc::io_error, "object " + quote_for_message(key) + " in bucket '" +
                                               bucket + "' ended early while reading");
     }
+    if (is_pending_etag(object.info.etag)) object.info.etag.clear();
     return object;
 }
 
 Result<std::unique_ptr<ObjectReader>> FilesystemStore::open_object(const std::string& bucket,
                                                                    const std::string& key) {
+    return open_version(bucket, key, true);
+}
+
+Result<std::unique_ptr<ObjectReader>> FilesystemStore::open_version(const std::string& bucket,
+                                                                    const std::string& key,
+                                                                    bool fill_etag) {
     if (auto found = lookup(bucket, key); !found) {
         return found.error();
     }
@@ -300,12 +331,21 @@ Result<std::unique_ptr<ObjectReader>> FilesystemStore::open_object(const std::st
                                               quote_for_message(header->info.key) + ", not " +
                                               quote_for_message(key));
     }
+    if (fill_etag) {
+        if (auto filled = this->fill_etag(file.get(), path, *header); !filled) {
+            return filled.error();
+        }
+    }
     return std::unique_ptr<ObjectReader>(
         new FileObjectReader(std::move(file), std::move(*header), path));
 }
 
 Result<ObjectInfo> FilesystemStore::head_object(const std::string& bucket, const std::string& key) {
-    return lookup(bucket, key);
+    auto info = lookup(bucket, key);
+    if (!info) {
+        return info;
+    }
+    return with_etag(std::move(*info));
 }
 
 Result<void> FilesystemStore::delete_object(const std::string& bucket, const std::string& key) {
@@ -351,6 +391,18 @@ Result<ListResult> FilesystemStore::list_objects(const std::string& bucket,
         }
         result.objects.push_back(next->second);
     }
+    lock.unlock();
+    // An object deleted since the index was read drops out of the listing.
+    std::vector<ObjectInfo> listed;
+    listed.reserve(result.objects.size());
+    for (auto& object : result.objects) {
+        if (auto filled = with_etag(std::move(object))) {
+            listed.push_back(std::move(*filled));
+        } else if (filled.error().code != Errc::no_such_key) {
+            return filled.error();
+        }
+    }
+    result.objects = std::move(listed);
     return result;
 }
 

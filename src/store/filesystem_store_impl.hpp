@@ -5,10 +5,14 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <shared_mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "imgbus/store/filesystem_store.hpp"
+#include "deferred_etag.hpp"
 #include "object_file.hpp"
 
 namespace imgbus::store {
@@ -28,6 +32,9 @@ namespace imgbus::store {
 class FilesystemStore final : public ObjectStore {
   public:
     FilesystemStore(std::filesystem::path root, FilesystemStoreOptions options);
+    ~FilesystemStore() override;
+    FilesystemStore(const FilesystemStore&) = delete;
+    FilesystemStore& operator=(const FilesystemStore&) = delete;
 
     Result<void> create_bucket(const std::string& bucket) override;
     Result<void> ensure_bucket(const std::string& bucket) override;
@@ -71,6 +78,15 @@ class FilesystemStore final : public ObjectStore {
                                      std::chrono::system_clock::time_point created);
     Result<Bucket*> find_bucket(const std::string& bucket);
     Result<ObjectInfo> lookup(const std::string& bucket, const std::string& key);
+    Result<std::unique_ptr<ObjectReader>> open_version(const std::string& bucket,
+                                                       const std::string& key, bool fill_etag);
+
+    // Deferred ETags (deferred_etag.hpp). with_etag returns `info` when its ETag is known, else
+    // the current version of the object read from its file, with the ETag computed.
+    Result<ObjectInfo> with_etag(ObjectInfo info);
+    Result<void> fill_etag(int fd, const std::filesystem::path& path, ObjectHeader& header);
+    // Records a computed ETag in the index, if the index still names the version it belongs to.
+    void note_etag(const ObjectInfo& info, const std::string& pending);
 
     // Recovery on open (filesystem_store_recovery.cpp).
     void recover();
@@ -86,8 +102,15 @@ class FilesystemStore final : public ObjectStore {
     const std::string temp_prefix_;  // random per instance, so two stores never share a name
     std::atomic<std::uint64_t> temp_counter_{0};
 
+    std::atomic<std::uint64_t> deferred_counter_{0};
+    // Objects found with a deferred ETag while opening, handed to backfill_ once the index is whole.
+    std::vector<std::pair<std::string, std::string>> recovered_pending_;
+
     std::shared_mutex mutex_;
     std::map<std::string, Bucket> buckets_;
+
+    // Last, so that its thread stops before the members it reads are destroyed.
+    std::unique_ptr<EtagBackfill> backfill_;
 };
 
 }  // namespace imgbus::store

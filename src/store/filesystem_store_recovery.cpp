@@ -128,6 +128,9 @@ void FilesystemStore::load_fan_out_dir(const std::string& bucket,
                       entry.path().string());
             continue;
         }
+        if (is_pending_etag(header->info.etag)) {
+            recovered_pending_.emplace_back(bucket, header->info.key);
+        }
         into.objects[header->info.key] = std::move(header->info);
     }
 }

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <limits>
 
-#include "imgbus/dynload/libcrypto.hpp"
+#include "digest.hpp"
 #include "text.hpp"
 
 namespace imgbus::store {
@@ -29,15 +29,6 @@ std::size_t reserved_json_bytes(ObjectInfo info) {
 
 }  // namespace
 
-struct FileObjectWriter::Md5 {
-    EVP_MD_CTX* context = dynload::libcrypto().EVP_MD_CTX_new();
-    Md5() {
-        const auto& crypto = dynload::libcrypto();
-        crypto.EVP_DigestInit_ex(context, crypto.EVP_md5(), nullptr);
-    }
-    ~Md5() { dynload::libcrypto().EVP_MD_CTX_free(context); }
-};
-
 FileObjectWriter::FileObjectWriter(FilesystemStore& store, ObjectInfo info, std::string etag,
                                    std::filesystem::path temp, FileHandle file,
                                    std::size_t reserved_json_bytes, std::uint64_t max_object_bytes,
@@ -50,7 +41,7 @@ FileObjectWriter::FileObjectWriter(FilesystemStore& store, ObjectInfo info, std:
       reserved_json_bytes_(reserved_json_bytes),
       max_object_bytes_(max_object_bytes),
       fsync_(fsync),
-      md5_(std::make_unique<Md5>()) {}
+      md5_(std::make_unique<Md5Stream>()) {}
 
 FileObjectWriter::~FileObjectWriter() {
     if (!done_) {
@@ -91,7 +82,7 @@ Result<void> FileObjectWriter::write(std::span<const std::uint8_t> data) {
     if (auto written = write_all(file_.get(), data, temp_); !written) {
         return written;
     }
-    dynload::libcrypto().EVP_DigestUpdate(md5_->context, data.data(), data.size());
+    md5_->update(data);
     info_.size += data.size();
     return {};
 }
@@ -100,15 +91,7 @@ Result<ObjectInfo> FileObjectWriter::commit() {
     if (done_) {
         return make_error(Errc::io_error, "commit called twice for " + temp_.string());
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned length = 0;
-    dynload::libcrypto().EVP_DigestFinal_ex(md5_->context, digest, &length);
-    static const char* const kHex = "0123456789abcdef";
-    std::string md5;
-    for (unsigned i = 0; i < length; ++i) {
-        md5 += kHex[digest[i] >> 4];
-        md5 += kHex[digest[i] & 0x0F];
-    }
+    const std::string md5 = md5_->finish_hex();
     info_.etag = etag_.empty() ? md5 : etag_;
     info_.last_modified =
         std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "digest.hpp"
 #include "filesystem_store_impl.hpp"
 
 namespace imgbus::store {
@@ -29,7 +30,6 @@ class FileObjectWriter final : public ObjectWriter {
                                                        std::uint64_t max_object_bytes, bool fsync);
 
   private:
-    struct Md5;
 
     FilesystemStore& store_;
     ObjectInfo info_;
@@ -39,7 +39,7 @@ class FileObjectWriter final : public ObjectWriter {
     std::size_t reserved_json_bytes_;
     std::uint64_t max_object_bytes_;
     bool fsync_;
-    std::unique_ptr<Md5> md5_;
+    std::unique_ptr<Md5Stream> md5_;
     bool done_ = false;
 };
 

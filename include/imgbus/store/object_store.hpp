@@ -63,6 +63,11 @@ struct PutOptions {
     // syncs (the filesystem store unless --fsync false), so a crash can lose the object. Use it
     // only for objects whose loss costs repeated work and nothing else. Other stores ignore it.
     bool sync = true;
+    // When true, the filesystem store skips the MD5 at put time and computes it later: on a thread
+    // at idle priority, or on the first head, open or list of the object, whichever comes first.
+    // Use it for objects that nobody reads right away, such as uploads and job results. An
+    // explicit `etag` wins. Other stores ignore it.
+    bool defer_etag = false;
 };
 
 struct ListOptions {
@@ -130,6 +135,8 @@ class ObjectStore {
     virtual Result<std::unique_ptr<ObjectWriter>> create_object(const std::string& bucket,
                                                                 const std::string& key,
                                                                 const PutOptions& options = {});
+    // Reads a whole object. Its info.etag is empty when the ETag was deferred and not computed
+    // yet (PutOptions::defer_etag); head_object, open_object and list_objects always fill it.
     virtual Result<Object> get_object(const std::string& bucket, const std::string& key) = 0;
     // Opens the current version of an object for reading in pieces (S3 Range requests, streaming
     // large objects). The default implementation loads it with get_object.

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+#include "deferred_etag.hpp"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "digest.hpp"
+#include "imgbus/log.hpp"
+#include "object_file.hpp"
+
+namespace imgbus::store {
+namespace {
+
+constexpr std::size_t kPlaceholderChars = 32;
+constexpr std::size_t kReadPiece = 256 * 1024;
+
+bool same_file(int first, int second) {
+    struct stat a {};
+    struct stat b {};
+    return ::fstat(first, &a) == 0 && ::fstat(second, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+// Returns where the ETag's value starts in the file, or 0 when `pending` is not found there.
+Result<std::uint64_t> find_placeholder(int fd, const std::string& pending,
+                                       const std::filesystem::path& path) {
+    std::uint8_t prefix[kObjectPrefixBytes];
+    auto got = read_at(fd, 0, prefix, path);
+    if (!got) return got.error();
+    if (*got != sizeof prefix) return std::uint64_t{0};
+    const std::uint32_t json_size = static_cast<std::uint32_t>(prefix[12]) |
+                                    static_cast<std::uint32_t>(prefix[13]) << 8 |
+                                    static_cast<std::uint32_t>(prefix[14]) << 16 |
+                                    static_cast<std::uint32_t>(prefix[15]) << 24;
+    std::string json(std::min<std::size_t>(json_size, kMaxMetadataJsonBytes), '\0');
+    got = read_at(fd, kObjectPrefixBytes,
+                  {reinterpret_cast<std::uint8_t*>(json.data()), json.size()}, path);
+    if (!got) return got.error();
+    // Quotes inside JSON strings are escaped, so this can only match the etag field itself.
+    const auto at = json.find("\"etag\":\"" + pending + "\"");
+    if (at == std::string::npos) return std::uint64_t{0};
+    return kObjectPrefixBytes + at + 8;
+}
+
+}  // namespace
+
+bool is_pending_etag(std::string_view etag) {
+    return std::any_of(etag.begin(), etag.end(), [](char c) { return c >= 'g' && c <= 'v'; });
+}
+
+std::string pending_etag(std::string_view prefix, std::uint64_t counter) {
+    std::string placeholder;
+    placeholder.reserve(kPlaceholderChars);
+    for (std::size_t i = 0; i < 16; ++i) {
+        const char digit = i < prefix.size() ? prefix[i] : '0';
+        const int value = digit >= 'a' ? digit - 'a' + 10 : digit - '0';
+        placeholder += static_cast<char>('g' + (value & 0x0F));
+    }
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        placeholder += static_cast<char>('g' + ((counter >> shift) & 0x0F));
+    }
+    return placeholder;
+}
+
+Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_t size,
+                                      const std::filesystem::path& path) {
+    Md5Stream md5;
+    std::vector<std::uint8_t> piece(static_cast<std::size_t>(std::min<std::uint64_t>(
+        kReadPiece, std::max<std::uint64_t>(size, 1))));
+    for (std::uint64_t done = 0; done < size;) {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), size - done));
+        auto got = read_at(fd, offset + done, std::span(piece).first(want), path);
+        if (!got) return got.error();
+        if (*got != want) {
+            return make_error(Errc::io_error, "object file " + path.string() +
+                                                  " ended early while computing its ETag");
+        }
+        md5.update(std::span(piece).first(want));
+        done += want;
+    }
+    return md5.finish_hex();
+}
+
+Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd,
+                                  const std::string& pending, const std::string& md5) {
+    FileHandle file(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!file.valid()) {
+        // Deleted or replaced since it was read: the new version has its own ETag.
+        return errno == ENOENT ? Result<void>{} : io_failure("open", path, errno);
+    }
+    if (!same_file(file.get(), read_fd)) return {};
+    auto at = find_placeholder(read_fd, pending, path);
+    if (!at) return at.error();
+    if (*at == 0 || md5.size() != kPlaceholderChars) return {};  // filled by another reader
+    if (::pwrite(file.get(), md5.data(), md5.size(), static_cast<off_t>(*at)) !=
+        static_cast<ssize_t>(md5.size())) {
+        return io_failure("write the ETag of", path, errno);
+    }
+    return {};
+}
+
+void EtagBackfill::push(std::string bucket, std::string key) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || queue_.size() >= kMaxQueued) return;
+        queue_.emplace_back(std::move(bucket), std::move(key));
+        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    }
+    wake_.notify_one();
+}
+
+void EtagBackfill::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void EtagBackfill::run() {
+    // SCHED_IDLE runs this thread only on CPU time that nothing else wants, so computing ETags
+    // never slows the jobs down. Lowering a thread's own priority needs no privilege.
+    sched_param idle{};
+    if (int failed = ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &idle); failed != 0) {
+        module_logger("store")->debug("ETag backfill keeps normal priority: {}",
+                                      std::generic_category().message(failed));
+    }
+    std::unique_lock lock(mutex_);
+    while (true) {
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (stopping_) return;
+        auto [bucket, key] = std::move(queue_.front());
+        queue_.pop_front();
+        lock.unlock();
+        fill_(bucket, key);
+        lock.lock();
+    }
+}
+
+}  // namespace imgbus::store

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "imgbus/result.hpp"
+
+namespace imgbus::store {
+
+// Deferred ETags. A put with PutOptions::defer_etag writes a placeholder in place of the MD5: 32
+// letters from 'g' to 'v', unique to that put. The MD5 later replaces it in place, with the same
+// length, so a header read while that write is under way still holds one of those letters.
+
+// Returns true for a placeholder, whole or partly overwritten: any letter from 'g' to 'v'.
+bool is_pending_etag(std::string_view etag);
+
+// Returns the placeholder for the put numbered `counter` in the store with this 16-digit hex
+// `prefix`.
+std::string pending_etag(std::string_view prefix, std::uint64_t counter);
+
+// Computes the lowercase hex MD5 of `size` bytes at `offset` of the open file.
+Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_t size,
+                                      const std::filesystem::path& path);
+
+// Writes `md5` over the placeholder `pending` in the header of the object file at `path`, if
+// that file is still the inode that `read_fd` has open. The write is not synced: after a crash
+// the placeholder may still be there, and the MD5 is computed again on the next read.
+Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd,
+                                  const std::string& pending, const std::string& md5);
+
+// A thread at idle priority that computes deferred ETags, so that reads seldom have to.
+class EtagBackfill {
+  public:
+    using Fill = std::function<void(const std::string& bucket, const std::string& key)>;
+
+    explicit EtagBackfill(Fill fill) : fill_(std::move(fill)) {}
+    ~EtagBackfill() { stop(); }
+    EtagBackfill(const EtagBackfill&) = delete;
+    EtagBackfill& operator=(const EtagBackfill&) = delete;
+
+    // Queues an object; starts the thread on first use. Past kMaxQueued objects it drops the
+    // request, and the ETag is computed when the object is read.
+    void push(std::string bucket, std::string key);
+    void stop();
+
+    static constexpr std::size_t kMaxQueued = 65'536;
+
+  private:
+    void run();
+
+    Fill fill_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::pair<std::string, std::string>> queue_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace imgbus::store
