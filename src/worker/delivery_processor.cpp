@@ -110,7 +110,9 @@ void DeliveryProcessor::process(const broker::Delivery& delivery) {
     processing.redelivered = delivery.redelivered;
     processing.timings.queue_wait_seconds = taken_timings.queue_wait_seconds;
     processing.at = std::chrono::system_clock::now();
-    publish_event(processing, delivery.delivery_tag);
+    // Job records keep only the created and the final state, so a crash that loses this event
+    // loses nothing. Sent transient, it starts the job without waiting for the journal's fsync.
+    publish_event(processing, delivery.delivery_tag, false);
 
     auto outcome = run_job(*job, store_, options_, &metrics_);
     const bool grayscale = job->op == "grayscale";
@@ -213,8 +215,10 @@ void DeliveryProcessor::reject_bad_message(const broker::Delivery& delivery, con
     }
 }
 
-bool DeliveryProcessor::publish_event(const JobEvent& event, std::uint64_t delivery_tag) {
+bool DeliveryProcessor::publish_event(const JobEvent& event, std::uint64_t delivery_tag,
+                                      bool persistent) {
     broker::Message message;
+    message.persistent = persistent;
     message.body = to_json(event);
     message.message_id = event.id + ":" + std::string{to_string(event.status)};
     auto backoff = kFirstPublishBackoff;

@@ -43,7 +43,7 @@ class DeliveryProcessor {
     // Counts a failed job by its op and, for grayscale jobs, in grayscale_failures_total.
     void count_failure(const JobOutcome& outcome, bool grayscale);
     // Publishes with a short back-off on failure, a bounded number of times; logs when it gives up.
-    bool publish_event(const JobEvent& event, std::uint64_t delivery_tag);
+    bool publish_event(const JobEvent& event, std::uint64_t delivery_tag, bool persistent = true);
     void settle(const broker::Delivery& delivery, const JobEvent& event);
     // delivery_retry.cpp: a job whose store failed goes back to the job queue with its attempt
     // count raised, after a pause, until options_.max_attempts; then to the dead-letter queue.
