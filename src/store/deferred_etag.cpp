@@ -126,8 +126,8 @@ void EtagBackfill::stop() {
 }
 
 void EtagBackfill::run() {
-    // SCHED_IDLE runs this thread only on CPU time that nothing else wants, so computing ETags
-    // never slows the jobs down. Lowering a thread's own priority needs no privilege.
+    // Under SCHED_IDLE the kernel gives this thread almost only CPU time that nothing else wants.
+    // Lowering a thread's own priority needs no privilege.
     sched_param idle{};
     if (int failed = ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &idle); failed != 0) {
         module_logger("store")->debug("ETag backfill keeps normal priority: {}",
