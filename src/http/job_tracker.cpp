@@ -268,6 +268,10 @@ bool JobTracker::apply(const worker::JobEvent& event) {
         }
         updated = job;
     }
+    // Subscribers hear of the change before the record's fsync, as GET /api/jobs/{id} already
+    // shows it. The event is acked only after this returns, so a crash before the record is
+    // on disk applies the event again on the next start.
+    notify(updated);
     if (updated.finished()) {
         persist(updated);
         metrics_.frontend_request_seconds(updated.message.op).Observe(updated.total_seconds);
@@ -276,7 +280,6 @@ bool JobTracker::apply(const worker::JobEvent& event) {
                                       std::string(worker::to_string(updated.status)))
             .Increment();
     }
-    notify(updated);
     return true;
 }
 
