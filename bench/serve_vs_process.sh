@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Throughput of `imgbus serve` against the codecs alone, side by side in one run: JOBS images
 # through two parallel loops of `imgbus process` (JOBS/2 each, one kernel thread), then JOBS
-# uploads by `imgbus load --concurrency 4` to a server with two workers (WORKERS=N for another
-# count), then the two loops again. Prints images per second of each, the ratio serve / process (the mean of the two
-# process runs), where a job's time went on the server, and the load average.
+# uploads by `imgbus load --concurrency 4` to a new server with two workers (WORKERS=N for
+# another count), then the two loops again. ROUNDS=N (default 1) repeats the serve run and the
+# loops after it, so N serve runs sit between N + 1 process runs. Prints images per second of
+# each, the ratio of each serve run to the mean of the process runs on either side, their median,
+# where a job's time went on the server, and the load average. Every round keeps its files until
+# the end, because on ext4 without a journal, freshly deleted inodes slow down file creation in
+# the same block group for a minute or more.
 #   bench/serve_vs_process.sh BUILD_DIR [JOBS] [IMAGE] [-- extra serve flags]
 set -euo pipefail
 
@@ -15,6 +19,8 @@ shift $(($# < 3 ? $# : 3))
 [[ "${1:-}" == "--" ]] && shift
 serve_flags=("$@")
 workers=${WORKERS:-2}
+rounds=${ROUNDS:-1}
+((rounds >= 1)) || { echo "serve_vs_process: ROUNDS must be at least 1" >&2; exit 1; }
 imgbus="$build/imgbus"
 [[ -x "$imgbus" ]] || { echo "serve_vs_process: $imgbus not found; build the imgbus target" >&2; exit 1; }
 ((jobs >= 2)) || { echo "serve_vs_process: JOBS must be at least 2" >&2; exit 1; }
@@ -52,7 +58,7 @@ start_server() {
     port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     url="http://127.0.0.1:$port"
     "$imgbus" serve --http "127.0.0.1:$port" --s3 127.0.0.1:0 --amqp 127.0.0.1:0 \
-        --data-dir "$work/data" --workers "$workers" --log-level warn "${serve_flags[@]}" \
+        --data-dir "$work/data-$1" --workers "$workers" --log-level warn "${serve_flags[@]}" \
         >"$work/serve.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do
@@ -72,31 +78,43 @@ metric_mean_ms() {
         END { if (count > 0) printf "%.2f", 1000 * sum / count; else printf "n/a" }'
 }
 
+# One serve run on a new server and data folder: sets $serve to its images per second.
+serve_run() {
+    start_server "$1"
+    "$imgbus" load "$image" --url "$url" --count 8 --concurrency 4 --progress none >/dev/null
+    load_out=$("$imgbus" load "$image" --url "$url" --count "$jobs" --concurrency 4 --threads 1 \
+        --timeout 120 --progress none)
+    serve=$(sed -n 's/.*throughput \([0-9.]*\) jobs\/s.*/\1/p' <<<"$load_out")
+    [[ -n "$serve" ]] || { echo "serve_vs_process: no throughput in the load output:" >&2; echo "$load_out" >&2; exit 1; }
+    echo "imgbus serve, load -c 4, $workers workers: $serve images/s"
+    for stage in fetch decode kernel encode store; do
+        printf '  stage %-8s %s ms\n' "$stage" \
+            "$(metric_mean_ms imgbus_job_stage_seconds "op=\"grayscale\",stage=\"$stage\"")"
+    done
+    printf '  queue wait     %s ms\n' "$(metric_mean_ms imgbus_job_queue_wait_seconds 'op="grayscale"')"
+    printf '  POST /api/jobs %s ms\n' \
+        "$(metric_mean_ms imgbus_http_request_seconds 'method="POST",route="/api/jobs",status="202"')"
+    printf '  upload to done %s ms\n' "$(metric_mean_ms frontend_request_seconds 'op="grayscale"')"
+    kill "$server_pid"
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+}
+
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc), $jobs images of $(basename "$image")"
 process_before=$(process_run)
 echo "imgbus process, 2 loops:        $process_before images/s"
-
-start_server
-"$imgbus" load "$image" --url "$url" --count 8 --concurrency 4 --progress none >/dev/null
-load_out=$("$imgbus" load "$image" --url "$url" --count "$jobs" --concurrency 4 --threads 1 \
-    --timeout 120 --progress none)
-serve=$(sed -n 's/.*throughput \([0-9.]*\) jobs\/s.*/\1/p' <<<"$load_out")
-[[ -n "$serve" ]] || { echo "serve_vs_process: no throughput in the load output:" >&2; echo "$load_out" >&2; exit 1; }
-echo "imgbus serve, load -c 4, $workers workers: $serve images/s"
-for stage in fetch decode kernel encode store; do
-    printf '  stage %-8s %s ms\n' "$stage" \
-        "$(metric_mean_ms imgbus_job_stage_seconds "op=\"grayscale\",stage=\"$stage\"")"
+ratios=()
+for ((round = 1; round <= rounds; round++)); do
+    serve_run "$round"
+    process_after=$(process_run)
+    echo "imgbus process, 2 loops again:  $process_after images/s"
+    ratio=$(awk -v s="$serve" -v a="$process_before" -v b="$process_after" \
+        'BEGIN { printf "%.3f", s / ((a + b) / 2) }')
+    echo "ratio serve / process, round $round: $ratio"
+    ratios+=("$ratio")
+    process_before=$process_after
 done
-printf '  queue wait     %s ms\n' "$(metric_mean_ms imgbus_job_queue_wait_seconds 'op="grayscale"')"
-printf '  POST /api/jobs %s ms\n' \
-    "$(metric_mean_ms imgbus_http_request_seconds 'method="POST",route="/api/jobs",status="202"')"
-printf '  upload to done %s ms\n' "$(metric_mean_ms frontend_request_seconds 'op="grayscale"')"
-kill "$server_pid"
-wait "$server_pid" 2>/dev/null || true
-server_pid=""
-
-process_after=$(process_run)
-echo "imgbus process, 2 loops again:  $process_after images/s"
-awk -v s="$serve" -v a="$process_before" -v b="$process_after" \
-    'BEGIN { p = (a + b) / 2; printf "ratio serve / process: %.3f (process mean %.2f images/s)\n", s / p, p }'
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 }
+    END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+echo "ratio serve / process: median $median over $rounds round(s): ${ratios[*]}"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
