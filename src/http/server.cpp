@@ -383,7 +383,11 @@ asio::awaitable<boost::system::error_code> Server::read_body(
 asio::awaitable<Reply> Server::run_handler(const Request& request, const Router::Match& match,
                                            std::uint64_t id) {
     const auto method = request.method();
-    if (method == beast_http::verb::get || method == beast_http::verb::head) {
+    // The image routes open a stored object, which may compute a deferred ETag (docs/store.md),
+    // so they run on the blocking pool like the writes.
+    const bool reads_object =
+        match.pattern.ends_with("/result") || match.pattern.ends_with("/input");
+    if ((method == beast_http::verb::get || method == beast_http::verb::head) && !reads_object) {
         co_return handle(request, match, id);
     }
     co_return co_await run_blocking(blocking_, [&] { return handle(request, match, id); });

@@ -2,9 +2,13 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <functional>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 #include "exchange.hpp"
 #include "imgbus/metrics/metrics.hpp"
@@ -58,8 +62,18 @@ awaitable<void> list_multipart_uploads(HandlerContext& context, Exchange& exchan
 // Helpers shared by the handlers.
 
 // Runs `work` on the blocking pool, then resumes on the caller's executor with its result.
-awaitable<Result<store::ObjectInfo>> run_blocking(HandlerContext& context,
-                                                  std::function<Result<store::ObjectInfo>()> work);
+template <class Work>
+awaitable<std::invoke_result_t<Work&>> run_blocking(HandlerContext& context, Work work) {
+    std::optional<std::invoke_result_t<Work&>> result;
+    co_await boost::asio::co_spawn(
+        context.blocking,
+        [&]() -> awaitable<void> {
+            result.emplace(work());
+            co_return;
+        },
+        boost::asio::use_awaitable);
+    co_return std::move(*result);
+}
 std::string quote_etag(const std::string& etag);
 // Content-Type and x-amz-meta-* of the request, checked against S3's 2 KiB metadata limit.
 Result<store::PutOptions> put_options_from_headers(const HeaderList& headers);

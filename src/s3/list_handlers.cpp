@@ -78,13 +78,13 @@ std::string add_entry(const ListRequest& request, const store::ObjectInfo& objec
     return object.key;
 }
 
-Result<Listing> collect(store::ObjectStore& store, const std::string& bucket,
-                        const ListRequest& request) {
+Result<Listing> collect_keys(store::ObjectStore& store, const std::string& bucket,
+                             const ListRequest& request) {
     Listing listing;
     if (request.max_keys == 0) return listing;
     std::string after = request.marker;
     while (true) {
-        store::ListOptions options{request.prefix, after, kMaxKeys};
+        store::ListOptions options{request.prefix, after, kMaxKeys, false};
         auto page = store.list_objects(bucket, options);
         if (!page) return page.error();
         bool restart = false;
@@ -101,6 +101,23 @@ Result<Listing> collect(store::ObjectStore& store, const std::string& bucket,
         }
         if (!restart && !page->truncated) return listing;
     }
+}
+
+// Lists the page, then computes the deferred ETags of the objects it shows, and of no others.
+Result<Listing> collect(store::ObjectStore& store, const std::string& bucket,
+                        const ListRequest& request) {
+    auto listing = collect_keys(store, bucket, request);
+    if (!listing) return listing;
+    for (auto& object : listing->objects) {
+        if (!object.etag.empty()) continue;
+        auto head = store.head_object(bucket, object.key);
+        if (head) {
+            object.etag = head->etag;
+        } else if (head.error().code != store::Errc::no_such_key) {
+            return head.error();
+        }
+    }
+    return listing;
 }
 
 std::string encode(const ListRequest& request, const std::string& text) {
@@ -155,7 +172,9 @@ awaitable<void> list_objects(HandlerContext& context, Exchange& exchange, bool v
     } else {
         request->marker = find_param(exchange.query, "marker").value_or("");
     }
-    auto listing = collect(context.store, exchange.bucket, *request);
+    // Off the I/O thread: the listing may compute deferred ETags (docs/store.md).
+    auto listing = co_await run_blocking(
+        context, [&] { return collect(context.store, exchange.bucket, *request); });
     if (!listing) co_return co_await exchange.send_error(listing.error());
 
     XmlWriter xml;

@@ -116,19 +116,6 @@ void HandlerContext::count_written(std::uint64_t bytes) const {
     if (metrics) metrics->store_written_bytes_total().Increment(static_cast<double>(bytes));
 }
 
-awaitable<Result<store::ObjectInfo>> run_blocking(HandlerContext& context,
-                                                  std::function<Result<store::ObjectInfo>()> work) {
-    std::optional<Result<store::ObjectInfo>> result;
-    co_await boost::asio::co_spawn(
-        context.blocking,
-        [&]() -> awaitable<void> {
-            result.emplace(work());
-            co_return;
-        },
-        boost::asio::use_awaitable);
-    co_return std::move(*result);
-}
-
 std::string quote_etag(const std::string& etag) { return "\"" + etag + "\""; }
 
 Result<store::PutOptions> put_options_from_headers(const HeaderList& headers) {
@@ -212,7 +199,9 @@ awaitable<void> put_object(HandlerContext& context, Exchange& exchange) {
 
 awaitable<void> get_object(HandlerContext& context, Exchange& exchange, bool head_only) {
     context.count(head_only ? "head" : "get");
-    auto reader = context.store.open_object(exchange.bucket, exchange.key);
+    // Off the I/O thread: the open may compute a deferred ETag (docs/store.md).
+    auto reader = co_await run_blocking(
+        context, [&] { return context.store.open_object(exchange.bucket, exchange.key); });
     if (!reader) co_return co_await exchange.send_error(reader.error());
     const auto& info = (*reader)->info();
     auto headers = object_headers(info);

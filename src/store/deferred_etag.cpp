@@ -14,6 +14,7 @@
 #include "digest.hpp"
 #include "imgbus/log.hpp"
 #include "object_file.hpp"
+#include "text.hpp"
 
 namespace imgbus::store {
 namespace {
@@ -70,11 +71,16 @@ std::string pending_etag(std::string_view prefix, std::uint64_t counter) {
 }
 
 Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_t size,
-                                      const std::filesystem::path& path) {
+                                      const std::filesystem::path& path,
+                                      const std::atomic<bool>* cancel) {
     Md5Stream md5;
     std::vector<std::uint8_t> piece(static_cast<std::size_t>(std::min<std::uint64_t>(
         kReadPiece, std::max<std::uint64_t>(size, 1))));
     for (std::uint64_t done = 0; done < size;) {
+        if (cancel != nullptr && cancel->load()) {
+            return make_error(Errc::io_error, "computing the ETag of " + path.string() +
+                                                  " was cancelled because the store is closing");
+        }
         const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), size - done));
         auto got = read_at(fd, offset + done, std::span(piece).first(want), path);
         if (!got) return got.error();
@@ -95,10 +101,13 @@ Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd
         // Deleted or replaced since it was read: the new version has its own ETag.
         return errno == ENOENT ? Result<void>{} : io_failure("open", path, errno);
     }
-    if (!same_file(file.get(), read_fd)) return {};
+    if (pending.size() != kPlaceholderChars || md5.size() != kPlaceholderChars ||
+        !same_file(file.get(), read_fd)) {
+        return {};
+    }
     auto at = find_placeholder(read_fd, pending, path);
     if (!at) return at.error();
-    if (*at == 0 || md5.size() != kPlaceholderChars) return {};  // filled by another reader
+    if (*at == 0) return {};  // filled by another reader
     if (::pwrite(file.get(), md5.data(), md5.size(), static_cast<off_t>(*at)) !=
         static_cast<ssize_t>(md5.size())) {
         return io_failure("write the ETag of", path, errno);
@@ -108,8 +117,18 @@ Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd
 
 void EtagBackfill::push(std::string bucket, std::string key) {
     {
-        std::lock_guard lock(mutex_);
-        if (stopping_ || queue_.size() >= kMaxQueued) return;
+        std::unique_lock lock(mutex_, std::try_to_lock);
+        if (!lock || stopping_) return;
+        if (queue_.size() >= kMaxQueued) {
+            // Logged on the first drop and every 10,000th after it.
+            if (dropped_++ % 10'000 == 0) {
+                module_logger("store")->warn(
+                    "the ETag backfill queue holds {} objects; {} more are left to their first "
+                    "read, which computes the ETag",
+                    kMaxQueued, dropped_);
+            }
+            return;
+        }
         queue_.emplace_back(std::move(bucket), std::move(key));
         if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     }
@@ -126,12 +145,12 @@ void EtagBackfill::stop() {
 }
 
 void EtagBackfill::run() {
-    // Under SCHED_IDLE the kernel gives this thread almost only CPU time that nothing else wants.
-    // Lowering a thread's own priority needs no privilege.
+    // Lowering a thread's own priority needs no privilege. Raising it again failed with EPERM for
+    // an unprivileged user with RLIMIT_NICE 0 (tried on Debian 12), so the thread stays there.
     sched_param idle{};
     if (int failed = ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &idle); failed != 0) {
-        module_logger("store")->debug("ETag backfill keeps normal priority: {}",
-                                      std::generic_category().message(failed));
+        module_logger("store")->info("the ETag backfill runs at normal priority: {}",
+                                     std::generic_category().message(failed));
     }
     std::unique_lock lock(mutex_);
     while (true) {
@@ -140,7 +159,13 @@ void EtagBackfill::run() {
         auto [bucket, key] = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();
-        fill_(bucket, key);
+        try {
+            fill_(bucket, key, stopping_);
+        } catch (const std::exception& e) {
+            // The object keeps its placeholder, and its first read computes the ETag.
+            module_logger("store")->error("computing the ETag of {} in bucket '{}' failed: {}",
+                                          quote_for_message(key), bucket, e.what());
+        }
         lock.lock();
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -27,9 +28,12 @@ bool is_pending_etag(std::string_view etag);
 // `prefix`.
 std::string pending_etag(std::string_view prefix, std::uint64_t counter);
 
-// Computes the lowercase hex MD5 of `size` bytes at `offset` of the open file.
+// Computes the lowercase hex MD5 of `size` bytes at `offset` of the open file. Fails with
+// io_error as soon as `cancel` (when given) becomes true.
 Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_t size,
-                                      const std::filesystem::path& path);
+                                      const std::filesystem::path& path,
+                                      const std::atomic<bool>* cancel = nullptr);
+
 
 // Writes `md5` over the placeholder `pending` in the header of the object file at `path`, if
 // that file is still the inode that `read_fd` has open. The write is not synced: after a crash
@@ -37,18 +41,23 @@ Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_
 Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd,
                                   const std::string& pending, const std::string& md5);
 
-// A thread at idle priority that computes deferred ETags, so that reads seldom have to.
+// A thread at SCHED_IDLE priority that computes deferred ETags, so that reads seldom have to. A
+// thread at that priority may wait long for a CPU, so it takes no lock that a put or a read needs:
+// its fill function only reads and writes the object's file, and push() gives up instead of
+// waiting when the thread holds the queue.
 class EtagBackfill {
   public:
-    using Fill = std::function<void(const std::string& bucket, const std::string& key)>;
+    // Computes the ETag of one object; `stopping` turns true when the store closes.
+    using Fill = std::function<void(const std::string& bucket, const std::string& key,
+                                    const std::atomic<bool>& stopping)>;
 
     explicit EtagBackfill(Fill fill) : fill_(std::move(fill)) {}
     ~EtagBackfill() { stop(); }
     EtagBackfill(const EtagBackfill&) = delete;
     EtagBackfill& operator=(const EtagBackfill&) = delete;
 
-    // Queues an object; starts the thread on first use. Past kMaxQueued objects it drops the
-    // request, and the ETag is computed when the object is read.
+    // Queues an object; starts the thread on first use. Past kMaxQueued objects, or when the
+    // queue is busy, it drops the request, and the ETag is computed when the object is read.
     void push(std::string bucket, std::string key);
     void stop();
 
@@ -61,7 +70,8 @@ class EtagBackfill {
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::pair<std::string, std::string>> queue_;
-    bool stopping_ = false;
+    std::atomic<bool> stopping_{false};
+    std::uint64_t dropped_ = 0;
     std::thread thread_;
 };
 

@@ -135,15 +135,8 @@ FilesystemStore::FilesystemStore(std::filesystem::path root, FilesystemStoreOpti
       temp_prefix_(random_hex(16)) {
     if (options_.backfill_etags) {
         backfill_ = std::make_unique<EtagBackfill>(
-            [this](const std::string& bucket, const std::string& key) {
-                if (auto filled = head_object(bucket, key);
-                    !filled && filled.error().code != Errc::no_such_key &&
-                    filled.error().code != Errc::no_such_bucket) {
-                    module_logger("store")->warn("computing the ETag of {} in bucket '{}' failed: {}",
-                                                 quote_for_message(key), bucket,
-                                                 filled.error().message);
-                }
-            });
+            [this](const std::string& bucket, const std::string& key,
+                   const std::atomic<bool>& stopping) { backfill_etag(bucket, key, stopping); });
     }
     recover();
     for (auto& [bucket, key] : recovered_pending_) {
@@ -266,6 +259,7 @@ Result<ObjectInfo> FilesystemStore::put_object(const std::string& bucket, const 
         return committed.error();
     }
     if (defer && backfill_) backfill_->push(bucket, key);
+    if (defer) info.etag.clear();  // as get_object reports a deferred ETag
     return info;
 }
 
@@ -392,17 +386,17 @@ Result<ListResult> FilesystemStore::list_objects(const std::string& bucket,
         result.objects.push_back(next->second);
     }
     lock.unlock();
-    // An object deleted since the index was read drops out of the listing.
-    std::vector<ObjectInfo> listed;
-    listed.reserve(result.objects.size());
     for (auto& object : result.objects) {
-        if (auto filled = with_etag(std::move(object))) {
-            listed.push_back(std::move(*filled));
-        } else if (filled.error().code != Errc::no_such_key) {
-            return filled.error();
+        if (!is_pending_etag(object.etag)) continue;
+        if (!options.fill_etags) {
+            object.etag.clear();
+            continue;
         }
+        // Deleted since the index was read: listed as it was, with no ETag to show.
+        auto filled = with_etag(object);
+        if (!filled && filled.error().code != Errc::no_such_key) return filled.error();
+        object.etag = filled ? filled->etag : std::string();
     }
-    result.objects = std::move(listed);
     return result;
 }
 

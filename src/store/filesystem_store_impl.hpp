@@ -85,6 +85,9 @@ class FilesystemStore final : public ObjectStore {
     // the current version of the object read from its file, with the ETag computed.
     Result<ObjectInfo> with_etag(ObjectInfo info);
     Result<void> fill_etag(int fd, const std::filesystem::path& path, ObjectHeader& header);
+    // Computes one deferred ETag for the backfill thread and writes it into the object's file.
+    void backfill_etag(const std::string& bucket, const std::string& key,
+                       const std::atomic<bool>& stopping);
     // Records a computed ETag in the index, if the index still names the version it belongs to.
     void note_etag(const ObjectInfo& info, const std::string& pending);
 

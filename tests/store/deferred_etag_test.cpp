@@ -79,11 +79,28 @@ void overwrite_etag_in_file(const fs::path& root, const std::string& etag) {
 
 }  // namespace
 
+bool is_placeholder(const std::string& etag) {
+    return etag.size() == 32 &&
+           etag.find_first_not_of("ghijklmnopqrstuv") == std::string::npos;
+}
+
+// Polls the object's file until its header holds `etag`, for at most ten seconds.
+bool wait_for_etag_in_file(const fs::path& root, const std::string& etag) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (etag_in_file(root) != etag) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
 TEST_CASE("deferred etag computed on head", "[store][etag]") {
     TempDir dir;
     auto store = open_store(dir.path(), false);
-    REQUIRE(store->put_object("images", "a.jpg", bytes("hello"), deferred()).ok());
-    CHECK(etag_in_file(dir.path()) != kHelloMd5);
+    auto put = store->put_object("images", "a.jpg", bytes("hello"), deferred());
+    REQUIRE(put.ok());
+    CHECK(put->etag.empty());
+    CHECK(is_placeholder(etag_in_file(dir.path())));
 
     auto object = store->get_object("images", "a.jpg");
     REQUIRE(object.ok());
@@ -93,6 +110,19 @@ TEST_CASE("deferred etag computed on head", "[store][etag]") {
     REQUIRE(head.ok());
     CHECK(head->etag == kHelloMd5);
     CHECK(etag_in_file(dir.path()) == kHelloMd5);
+}
+
+TEST_CASE("deferred etag listed empty on request", "[store][etag]") {
+    TempDir dir;
+    auto store = open_store(dir.path(), false);
+    REQUIRE(store->put_object("images", "a.jpg", bytes("hello"), deferred()).ok());
+    imgbus::store::ListOptions options;
+    options.fill_etags = false;
+    auto listed = store->list_objects("images", options);
+    REQUIRE(listed.ok());
+    REQUIRE(listed->objects.size() == 1);
+    CHECK(listed->objects[0].etag.empty());
+    CHECK(is_placeholder(etag_in_file(dir.path())));
 }
 
 TEST_CASE("deferred etag computed on open and list", "[store][etag]") {
@@ -108,7 +138,9 @@ TEST_CASE("deferred etag computed on open and list", "[store][etag]") {
     auto reader = store->open_object("images", "a.jpg");
     REQUIRE(reader.ok());
     CHECK((*reader)->info().etag == kWorldMd5);
-    CHECK(store->head_object("images", "a.jpg")->etag == kWorldMd5);
+    auto head = store->head_object("images", "a.jpg");
+    REQUIRE(head.ok());
+    CHECK(head->etag == kWorldMd5);
 }
 
 TEST_CASE("deferred etag survives a reopen", "[store][etag]") {
@@ -118,7 +150,20 @@ TEST_CASE("deferred etag survives a reopen", "[store][etag]") {
         REQUIRE(store->put_object("images", "a.jpg", bytes("hello"), deferred()).ok());
     }
     auto store = open_store(dir.path(), false);
-    CHECK(store->head_object("images", "a.jpg")->etag == kHelloMd5);
+    auto head = store->head_object("images", "a.jpg");
+    REQUIRE(head.ok());
+    CHECK(head->etag == kHelloMd5);
+}
+
+TEST_CASE("deferred etag queued on reopen", "[store][etag]") {
+    TempDir dir;
+    {
+        auto store = open_store(dir.path(), false);
+        REQUIRE(store->put_object("images", "a.jpg", bytes("hello"), deferred()).ok());
+    }
+    REQUIRE(is_placeholder(etag_in_file(dir.path())));
+    auto store = open_store(dir.path(), true);
+    CHECK(wait_for_etag_in_file(dir.path(), kHelloMd5));
 }
 
 TEST_CASE("deferred etag half written is recomputed", "[store][etag]") {
@@ -130,7 +175,9 @@ TEST_CASE("deferred etag half written is recomputed", "[store][etag]") {
     // The first half of the MD5 over the placeholder, as a crash during its write could leave.
     overwrite_etag_in_file(dir.path(), std::string(kHelloMd5).substr(0, 16));
     auto store = open_store(dir.path(), false);
-    CHECK(store->head_object("images", "a.jpg")->etag == kHelloMd5);
+    auto head = store->head_object("images", "a.jpg");
+    REQUIRE(head.ok());
+    CHECK(head->etag == kHelloMd5);
     CHECK(etag_in_file(dir.path()) == kHelloMd5);
 }
 
@@ -138,11 +185,10 @@ TEST_CASE("deferred etag filled by idle thread", "[store][etag]") {
     TempDir dir;
     auto store = open_store(dir.path(), true);
     REQUIRE(store->put_object("images", "a.jpg", bytes("hello"), deferred()).ok());
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (etag_in_file(dir.path()) != kHelloMd5 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    CHECK(etag_in_file(dir.path()) == kHelloMd5);
+    CHECK(wait_for_etag_in_file(dir.path(), kHelloMd5));
+    auto head = store->head_object("images", "a.jpg");
+    REQUIRE(head.ok());
+    CHECK(head->etag == kHelloMd5);
 }
 
 TEST_CASE("deferred etag yields to an explicit one", "[store][etag]") {
@@ -151,6 +197,10 @@ TEST_CASE("deferred etag yields to an explicit one", "[store][etag]") {
     auto options = deferred();
     options.etag = "0123456789abcdef0123456789abcdef-2";
     REQUIRE(store->put_object("images", "a.jpg", bytes("hello"), options).ok());
-    CHECK(store->get_object("images", "a.jpg")->info.etag == options.etag);
-    CHECK(store->head_object("images", "a.jpg")->etag == options.etag);
+    auto object = store->get_object("images", "a.jpg");
+    REQUIRE(object.ok());
+    CHECK(object->info.etag == options.etag);
+    auto head = store->head_object("images", "a.jpg");
+    REQUIRE(head.ok());
+    CHECK(head->etag == options.etag);
 }

@@ -74,6 +74,9 @@ struct ListOptions {
     std::string prefix;
     std::string start_after;  // keys <= this are skipped
     std::size_t max_keys = 1000;
+    // When false, a deferred ETag that is not computed yet is listed empty instead of computed,
+    // for a caller that shows only some of the objects and fills those with head_object.
+    bool fill_etags = true;
 };
 
 struct ListResult {
