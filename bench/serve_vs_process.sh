@@ -78,7 +78,39 @@ metric_mean_ms() {
         END { if (count > 0) printf "%.2f", 1000 * sum / count; else printf "n/a" }'
 }
 
-# One serve run on a new server and data folder: sets $serve to its images per second.
+# Counts the objects of data folder $1 whose ETag is still a deferred placeholder.
+pending_etags() {
+    /usr/bin/python3 - "$1" <<'PY'
+import os, re, sys
+placeholder = re.compile(rb'"etag":"[g-v]{32}"')
+count = 0
+for folder, _, files in os.walk(os.path.join(sys.argv[1], "store")):
+    for name in files:
+        with open(os.path.join(folder, name), "rb") as f:
+            count += bool(placeholder.search(f.read(2048)))
+print(count)
+PY
+}
+
+# Waits until the server has computed every deferred ETag of data folder $1, polling at idle
+# priority so as not to take CPU from it. Prints the count left when the load ended and the
+# seconds the rest took.
+drain_etags() {
+    local start left
+    start=$(date +%s%N)
+    left=$(chrt --idle 0 bash -c "$(declare -f pending_etags); pending_etags '$1'")
+    local at_end=$left
+    for _ in $(seq 600); do
+        ((left == 0)) && break
+        sleep 0.05
+        left=$(chrt --idle 0 bash -c "$(declare -f pending_etags); pending_etags '$1'")
+    done
+    echo "$at_end $(seconds_since "$start")"
+}
+
+# One serve run on a new server and data folder: sets $serve to its images per second, and
+# $serve_hashed to the same count over the load's time plus the time the server then took to
+# compute the ETags it had deferred.
 serve_run() {
     start_server "$1"
     "$imgbus" load "$image" --url "$url" --count 8 --concurrency 4 --progress none >/dev/null
@@ -87,6 +119,11 @@ serve_run() {
     serve=$(sed -n 's/.*throughput \([0-9.]*\) jobs\/s.*/\1/p' <<<"$load_out")
     [[ -n "$serve" ]] || { echo "serve_vs_process: no throughput in the load output:" >&2; echo "$load_out" >&2; exit 1; }
     echo "imgbus serve, load -c 4, $workers workers: $serve images/s"
+    read -r deferred drain_seconds < <(drain_etags "$work/data-$1")
+    serve_hashed=$(awk -v n="$jobs" -v r="$serve" -v d="$drain_seconds" \
+        'BEGIN { printf "%.2f", n / (n / r + d) }')
+    echo "  deferred ETags left at the end: $deferred, computed in $drain_seconds s after it;" \
+        "counting that time: $serve_hashed images/s"
     for stage in fetch decode kernel encode store; do
         printf '  stage %-8s %s ms\n' "$stage" \
             "$(metric_mean_ms imgbus_job_stage_seconds "op=\"grayscale\",stage=\"$stage\"")"
@@ -104,17 +141,24 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc), 
 process_before=$(process_run)
 echo "imgbus process, 2 loops:        $process_before images/s"
 ratios=()
+hashed_ratios=()
 for ((round = 1; round <= rounds; round++)); do
     serve_run "$round"
     process_after=$(process_run)
     echo "imgbus process, 2 loops again:  $process_after images/s"
     ratio=$(awk -v s="$serve" -v a="$process_before" -v b="$process_after" \
         'BEGIN { printf "%.3f", s / ((a + b) / 2) }')
-    echo "ratio serve / process, round $round: $ratio"
+    hashed_ratio=$(awk -v s="$serve_hashed" -v a="$process_before" -v b="$process_after" \
+        'BEGIN { printf "%.3f", s / ((a + b) / 2) }')
+    echo "ratio serve / process, round $round: $ratio ($hashed_ratio counting the deferred ETags)"
     ratios+=("$ratio")
+    hashed_ratios+=("$hashed_ratio")
     process_before=$process_after
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 }
-    END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-echo "ratio serve / process: median $median over $rounds round(s): ${ratios[*]}"
+median() {
+    printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
+        END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo "ratio serve / process: median $(median "${ratios[@]}") over $rounds round(s): ${ratios[*]}"
+echo "counting the deferred ETags: median $(median "${hashed_ratios[@]}"): ${hashed_ratios[*]}"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

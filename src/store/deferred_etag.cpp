@@ -116,32 +116,56 @@ Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd
 }
 
 void EtagBackfill::push(std::string bucket, std::string key) {
-    {
-        std::unique_lock lock(mutex_, std::try_to_lock);
-        if (!lock || stopping_) return;
-        if (queue_.size() >= kMaxQueued) {
-            // Logged on the first drop and every 10,000th after it.
-            if (dropped_++ % 10'000 == 0) {
-                module_logger("store")->warn(
-                    "the ETag backfill queue holds {} objects; {} more are left to their first "
-                    "read, which computes the ETag",
-                    kMaxQueued, dropped_);
-            }
-            return;
+    if (stopping_.load()) return;
+    if (queued_.fetch_add(1) >= kMaxQueued) {
+        queued_.fetch_sub(1);
+        // Logged on the first drop and every 10,000th after it.
+        if (dropped_.fetch_add(1) % 10'000 == 0) {
+            module_logger("store")->warn(
+                "the ETag backfill queue holds {} objects; further ones wait for their first "
+                "read, which computes the ETag",
+                kMaxQueued);
         }
-        queue_.emplace_back(std::move(bucket), std::move(key));
-        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+        return;
     }
-    wake_.notify_one();
+    auto* node = new Node{std::move(bucket), std::move(key)};
+    node->next = head_.load();
+    while (!head_.compare_exchange_weak(node->next, node)) {
+    }
+    std::call_once(started_, [this] { thread_ = std::thread([this] { run(); }); });
+    signal_.fetch_add(1);
+    signal_.notify_one();
 }
 
 void EtagBackfill::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    wake_.notify_one();
+    stopping_ = true;
+    signal_.fetch_add(1);
+    signal_.notify_all();
+    // A push racing this stop may start the thread after the check below; call_once makes the
+    // start and this check see each other.
+    std::call_once(started_, [] {});
     if (thread_.joinable()) thread_.join();
+    free_list(head_.exchange(nullptr));
+}
+
+EtagBackfill::Node* EtagBackfill::take_all() {
+    Node* newest_first = head_.exchange(nullptr);
+    Node* oldest_first = nullptr;
+    while (newest_first != nullptr) {
+        Node* next = newest_first->next;
+        newest_first->next = oldest_first;
+        oldest_first = newest_first;
+        newest_first = next;
+    }
+    return oldest_first;
+}
+
+void EtagBackfill::free_list(Node* node) {
+    while (node != nullptr) {
+        Node* next = node->next;
+        delete node;
+        node = next;
+    }
 }
 
 void EtagBackfill::run() {
@@ -152,21 +176,28 @@ void EtagBackfill::run() {
         module_logger("store")->info("the ETag backfill runs at normal priority: {}",
                                      std::generic_category().message(failed));
     }
-    std::unique_lock lock(mutex_);
-    while (true) {
-        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
-        auto [bucket, key] = std::move(queue_.front());
-        queue_.pop_front();
-        lock.unlock();
-        try {
-            fill_(bucket, key, stopping_);
-        } catch (const std::exception& e) {
-            // The object keeps its placeholder, and its first read computes the ETag.
-            module_logger("store")->error("computing the ETag of {} in bucket '{}' failed: {}",
-                                          quote_for_message(key), bucket, e.what());
+    while (!stopping_.load()) {
+        const auto seen = signal_.load();
+        Node* batch = take_all();
+        if (batch == nullptr) {
+            signal_.wait(seen);
+            continue;
         }
-        lock.lock();
+        while (batch != nullptr && !stopping_.load()) {
+            Node* node = batch;
+            batch = node->next;
+            try {
+                fill_(node->bucket, node->key, stopping_);
+            } catch (const std::exception& e) {
+                // The object keeps its placeholder, and its first read computes the ETag.
+                module_logger("store")->error("computing the ETag of {} in bucket '{}' failed: {}",
+                                              quote_for_message(node->key), node->bucket,
+                                              e.what());
+            }
+            delete node;
+            queued_.fetch_sub(1);
+        }
+        free_list(batch);
     }
 }
 

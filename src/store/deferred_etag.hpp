@@ -2,9 +2,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -42,9 +40,8 @@ Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd
                                   const std::string& pending, const std::string& md5);
 
 // A thread at SCHED_IDLE priority that computes deferred ETags, so that reads seldom have to. A
-// thread at that priority may wait long for a CPU, so it takes no lock that a put or a read needs:
-// its fill function only reads and writes the object's file, and push() gives up instead of
-// waiting when the thread holds the queue.
+// thread at that priority may wait long for a CPU, so it holds no lock that a put or a read
+// needs: the queue is a lock-free list, and the fill function only reads and writes the file.
 class EtagBackfill {
   public:
     // Computes the ETag of one object; `stopping` turns true when the store closes.
@@ -56,22 +53,32 @@ class EtagBackfill {
     EtagBackfill(const EtagBackfill&) = delete;
     EtagBackfill& operator=(const EtagBackfill&) = delete;
 
-    // Queues an object; starts the thread on first use. Past kMaxQueued objects, or when the
-    // queue is busy, it drops the request, and the ETag is computed when the object is read.
+    // Queues an object and starts the thread on first use. Past kMaxQueued objects it drops the
+    // request, and the ETag is computed when the object is read.
     void push(std::string bucket, std::string key);
     void stop();
 
     static constexpr std::size_t kMaxQueued = 65'536;
 
   private:
+    struct Node {
+        std::string bucket;
+        std::string key;
+        Node* next = nullptr;
+    };
+
     void run();
+    // Takes every queued object, oldest first.
+    Node* take_all();
+    static void free_list(Node* node);
 
     Fill fill_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::pair<std::string, std::string>> queue_;
+    std::atomic<Node*> head_{nullptr};
+    std::atomic<std::size_t> queued_{0};
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::uint32_t> signal_{0};  // bumped by every push and by stop()
     std::atomic<bool> stopping_{false};
-    std::uint64_t dropped_ = 0;
+    std::once_flag started_;
     std::thread thread_;
 };
 
