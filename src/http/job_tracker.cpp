@@ -268,18 +268,18 @@ bool JobTracker::apply(const worker::JobEvent& event) {
         }
         updated = job;
     }
-    // Subscribers hear of the change before the record's fsync, as GET /api/jobs/{id} already
-    // shows it. The event is acked only after this returns, so a crash before the record is
-    // on disk applies the event again on the next start.
-    notify(updated);
     if (updated.finished()) {
-        persist(updated);
         metrics_.frontend_request_seconds(updated.message.op).Observe(updated.total_seconds);
         metrics_
             .frontend_processed_total(updated.message.op,
                                       std::string(worker::to_string(updated.status)))
             .Increment();
     }
+    // Subscribers hear of the change before the record's fsync, as GET /api/jobs/{id} already
+    // shows it, and after the metrics count it. The event is acked only after this returns, so
+    // a crash before the record is on disk applies the event again on the next start.
+    notify(updated);
+    if (updated.finished()) persist(updated);
     return true;
 }
 
