@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "imgbus/store/filesystem_store.hpp"
+#include "store/temp_dir.hpp"
 
 using imgbus::store::FilesystemStoreOptions;
 using imgbus::store::ObjectStore;
@@ -20,23 +21,7 @@ namespace {
 constexpr const char* kHelloMd5 = "5d41402abc4b2a76b9719d911017c592";  // md5sum of "hello"
 constexpr const char* kWorldMd5 = "7d793037a0760186574b0282f2f435e7";  // md5sum of "world"
 
-class TempDir {
-  public:
-    TempDir() {
-        std::random_device device;
-        path_ = fs::temp_directory_path() /
-                ("imgbus-etag-test-" + std::to_string(device()) + std::to_string(device()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using imgbus::store_test::TempDir;
 
 std::vector<std::uint8_t> bytes(const std::string& text) { return {text.begin(), text.end()}; }
 

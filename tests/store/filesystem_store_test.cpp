@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "imgbus/store/filesystem_store.hpp"
+#include "store/temp_dir.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -18,24 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under the system temporary directory, removed at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        std::random_device device;
-        path_ = fs::temp_directory_path() /
-                ("imgbus-store-test-" + std::to_string(device()) + std::to_string(device()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using imgbus::store_test::TempDir;
 
 std::vector<std::uint8_t> bytes(const std::string& text) { return {text.begin(), text.end()}; }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "imgbus/store/filesystem_store.hpp"
+#include "store/temp_dir.hpp"
 
 using imgbus::store::Errc;
 using imgbus::store::FilesystemStoreOptions;
@@ -15,23 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class WriterTempDir {
-  public:
-    WriterTempDir() {
-        std::random_device device;
-        path_ = fs::temp_directory_path() /
-                ("imgbus-writer-test-" + std::to_string(device()) + std::to_string(device()));
-        fs::create_directories(path_);
-    }
-    ~WriterTempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using WriterTempDir = imgbus::store_test::TempDir;
 
 std::unique_ptr<ObjectStore> open_store(const fs::path& root,
                                         std::uint64_t max_bytes = 5ULL << 30) {
