@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "events_api.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <array>
 #include <deque>
 #include <mutex>
 
@@ -67,15 +67,15 @@ void close_queue(const std::shared_ptr<EventQueue>& queue) {
 // finished read means that it closed the connection (or broke the protocol).
 void watch_for_close(boost::beast::tcp_stream& stream, const std::shared_ptr<EventQueue>& queue) {
     auto scratch = std::make_shared<std::array<char, 256>>();
-    stream.socket().async_read_some(
-        asio::buffer(*scratch), [queue, scratch](boost::system::error_code error, std::size_t) {
-            if (error == asio::error::operation_aborted) return;
-            {
-                std::lock_guard lock(queue->mutex);
-                queue->client_gone = true;
-            }
-            queue->wake.cancel();
-        });
+    auto on_read = [queue, scratch](boost::system::error_code error, std::size_t) {
+        if (error == asio::error::operation_aborted) return;
+        {
+            std::lock_guard lock(queue->mutex);
+            queue->client_gone = true;
+        }
+        queue->wake.cancel();
+    };
+    stream.socket().async_read_some(asio::buffer(*scratch), std::move(on_read));
 }
 
 }  // namespace
@@ -115,8 +115,8 @@ asio::awaitable<void> stream_events(boost::beast::tcp_stream& stream, const Requ
         bool pending = false;
         {
             std::lock_guard lock(queue->mutex);
-            pending = !queue->events.empty() || queue->closed || queue->overflowed ||
-                      queue->client_gone;
+            pending =
+                !queue->events.empty() || queue->closed || queue->overflowed || queue->client_gone;
         }
         // A push posts its wake-up to this strand, so it cannot slip in between the check above
         // and the start of the wait.

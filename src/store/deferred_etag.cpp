@@ -36,10 +36,9 @@ Result<std::uint64_t> find_placeholder(int fd, const std::string& pending,
     auto got = read_at(fd, 0, prefix, path);
     if (!got) return got.error();
     if (*got != sizeof prefix) return std::uint64_t{0};
-    const std::uint32_t json_size = static_cast<std::uint32_t>(prefix[12]) |
-                                    static_cast<std::uint32_t>(prefix[13]) << 8 |
-                                    static_cast<std::uint32_t>(prefix[14]) << 16 |
-                                    static_cast<std::uint32_t>(prefix[15]) << 24;
+    const std::uint32_t json_size =
+        static_cast<std::uint32_t>(prefix[12]) | static_cast<std::uint32_t>(prefix[13]) << 8 |
+        static_cast<std::uint32_t>(prefix[14]) << 16 | static_cast<std::uint32_t>(prefix[15]) << 24;
     std::string json(std::min<std::size_t>(json_size, kMaxMetadataJsonBytes), '\0');
     got = read_at(fd, kObjectPrefixBytes,
                   {reinterpret_cast<std::uint8_t*>(json.data()), json.size()}, path);
@@ -74,14 +73,15 @@ Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_
                                       const std::filesystem::path& path,
                                       const std::atomic<bool>* cancel) {
     Md5Stream md5;
-    std::vector<std::uint8_t> piece(static_cast<std::size_t>(std::min<std::uint64_t>(
-        kReadPiece, std::max<std::uint64_t>(size, 1))));
+    std::vector<std::uint8_t> piece(static_cast<std::size_t>(
+        std::min<std::uint64_t>(kReadPiece, std::max<std::uint64_t>(size, 1))));
     for (std::uint64_t done = 0; done < size;) {
         if (cancel != nullptr && cancel->load()) {
             return make_error(Errc::io_error, "computing the ETag of " + path.string() +
                                                   " was cancelled because the store is closing");
         }
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), size - done));
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), size - done));
         auto got = read_at(fd, offset + done, std::span(piece).first(want), path);
         if (!got) return got.error();
         if (*got != want) {
@@ -191,8 +191,7 @@ void EtagBackfill::run() {
             } catch (const std::exception& e) {
                 // The object keeps its placeholder, and its first read computes the ETag.
                 module_logger("store")->error("computing the ETag of {} in bucket '{}' failed: {}",
-                                              quote_for_message(node->key), node->bucket,
-                                              e.what());
+                                              quote_for_message(node->key), node->bucket, e.what());
             }
             delete node;
             queued_.fetch_sub(1);

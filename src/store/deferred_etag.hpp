@@ -32,7 +32,6 @@ Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_
                                       const std::filesystem::path& path,
                                       const std::atomic<bool>* cancel = nullptr);
 
-
 // Writes `md5` over the placeholder `pending` in the header of the object file at `path`, if
 // that file is still the inode that `read_fd` has open. The write is not synced: after a crash
 // the placeholder may still be there, and the MD5 is computed again on the next read.

@@ -49,7 +49,8 @@ Md5Stream::Md5Stream() : context_(dynload::libcrypto().EVP_MD_CTX_new()) {
     const auto& crypto = dynload::libcrypto();
     if (context_ == nullptr || crypto.EVP_DigestInit_ex(context_, crypto.EVP_md5(), nullptr) != 1) {
         crypto.EVP_MD_CTX_free(context_);
-        throw std::runtime_error("OpenSSL digest MD5 failed to start; check the OpenSSL configuration");
+        throw std::runtime_error(
+            "OpenSSL digest MD5 failed to start; check the OpenSSL configuration");
     }
 }
 

@@ -8,8 +8,8 @@
 #include <random>
 
 #include "digest.hpp"
-#include "imgbus/log.hpp"
 #include "filesystem_store_impl.hpp"
+#include "imgbus/log.hpp"
 #include "object_writer.hpp"
 #include "text.hpp"
 

@@ -68,8 +68,8 @@ void FilesystemStore::backfill_etag(const std::string& bucket, const std::string
     if (!header || !is_pending_etag(header->info.etag)) {
         return;  // a damaged file is reported by the reads, or a read computed the ETag
     }
-    auto md5 = md5_of_file_range(file.get(), header->data_offset, header->info.size, path,
-                                 &stopping);
+    auto md5 =
+        md5_of_file_range(file.get(), header->data_offset, header->info.size, path, &stopping);
     if (!md5) {
         return;  // the store is closing, or the file went away
     }

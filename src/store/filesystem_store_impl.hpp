@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "imgbus/store/filesystem_store.hpp"
 #include "deferred_etag.hpp"
+#include "imgbus/store/filesystem_store.hpp"
 #include "object_file.hpp"
 
 namespace imgbus::store {
@@ -106,7 +106,8 @@ class FilesystemStore final : public ObjectStore {
     std::atomic<std::uint64_t> temp_counter_{0};
 
     std::atomic<std::uint64_t> deferred_counter_{0};
-    // Objects found with a deferred ETag while opening, handed to backfill_ once the index is whole.
+    // Objects found with a deferred ETag while opening, handed to backfill_ once the index is
+    // whole.
     std::vector<std::pair<std::string, std::string>> recovered_pending_;
 
     std::shared_mutex mutex_;

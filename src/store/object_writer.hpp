@@ -30,7 +30,6 @@ class FileObjectWriter final : public ObjectWriter {
                                                        std::uint64_t max_object_bytes, bool fsync);
 
   private:
-
     FilesystemStore& store_;
     ObjectInfo info_;
     std::string etag_;  // PutOptions::etag, or empty for the MD5 of the content

@@ -65,8 +65,7 @@ void overwrite_etag_in_file(const fs::path& root, const std::string& etag) {
 }  // namespace
 
 bool is_placeholder(const std::string& etag) {
-    return etag.size() == 32 &&
-           etag.find_first_not_of("ghijklmnopqrstuv") == std::string::npos;
+    return etag.size() == 32 && etag.find_first_not_of("ghijklmnopqrstuv") == std::string::npos;
 }
 
 // Polls the object's file until its header holds `etag`, for at most ten seconds.

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include "imgbus/store/filesystem_store.hpp"
-#include "store/temp_dir.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -9,6 +8,8 @@
 #include <random>
 #include <thread>
 #include <vector>
+
+#include "store/temp_dir.hpp"
 
 using imgbus::store::Errc;
 using imgbus::store::FilesystemStoreOptions;

@@ -47,7 +47,8 @@ TEST_CASE("store root spreads its subfolders", "[store]") {
     const auto probe = base / "probe";
     const auto root = base / "store";
     if (!supports_topdir(probe)) {
-        WARN("the filesystem of " << base << " has no folder placement attribute; nothing to check");
+        WARN("the filesystem of " << base
+                                  << " has no folder placement attribute; nothing to check");
         fs::remove_all(base);
         return;
     }
