@@ -104,19 +104,23 @@ Result<Listing> collect_keys(store::ObjectStore& store, const std::string& bucke
 }
 
 // Lists the page, then computes the deferred ETags of the objects it shows, and of no others.
+// An object deleted in between is left out, as a listing taken a moment later would show.
 Result<Listing> collect(store::ObjectStore& store, const std::string& bucket,
                         const ListRequest& request) {
     auto listing = collect_keys(store, bucket, request);
     if (!listing) return listing;
+    std::vector<store::ObjectInfo> shown;
+    shown.reserve(listing->objects.size());
     for (auto& object : listing->objects) {
-        if (!object.etag.empty()) continue;
-        auto head = store.head_object(bucket, object.key);
-        if (head) {
+        if (object.etag.empty()) {
+            auto head = store.head_object(bucket, object.key);
+            if (!head && head.error().code == store::Errc::no_such_key) continue;
+            if (!head) return head.error();
             object.etag = head->etag;
-        } else if (head.error().code != store::Errc::no_such_key) {
-            return head.error();
         }
+        shown.push_back(std::move(object));
     }
+    listing->objects = std::move(shown);
     return listing;
 }
 

@@ -251,7 +251,9 @@ awaitable<void> copy_object(HandlerContext& context, Exchange& exchange) {
     context.count("put");
     auto source = parse_copy_source(header_value(exchange.headers, "x-amz-copy-source"));
     if (!source) co_return co_await exchange.send_error(source.error());
-    auto source_info = context.store.head_object(source->bucket, source->key);
+    // Off the I/O thread: the source's ETag may be deferred (docs/store.md).
+    auto source_info = co_await run_blocking(
+        context, [&] { return context.store.head_object(source->bucket, source->key); });
     if (!source_info) co_return co_await exchange.send_error(source_info.error());
 
     const bool replace = header_value(exchange.headers, "x-amz-metadata-directive") == "REPLACE";

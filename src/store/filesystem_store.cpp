@@ -386,17 +386,21 @@ Result<ListResult> FilesystemStore::list_objects(const std::string& bucket,
         result.objects.push_back(next->second);
     }
     lock.unlock();
+    std::vector<ObjectInfo> listed;
+    listed.reserve(result.objects.size());
     for (auto& object : result.objects) {
-        if (!is_pending_etag(object.etag)) continue;
-        if (!options.fill_etags) {
+        if (is_pending_etag(object.etag) && !options.fill_etags) {
             object.etag.clear();
-            continue;
+        } else if (is_pending_etag(object.etag)) {
+            // An object deleted since the index was read is left out.
+            auto filled = with_etag(object);
+            if (!filled && filled.error().code == Errc::no_such_key) continue;
+            if (!filled) return filled.error();
+            object.etag = filled->etag;
         }
-        // Deleted since the index was read: listed as it was, with no ETag to show.
-        auto filled = with_etag(object);
-        if (!filled && filled.error().code != Errc::no_such_key) return filled.error();
-        object.etag = filled ? filled->etag : std::string();
+        listed.push_back(std::move(object));
     }
+    result.objects = std::move(listed);
     return result;
 }
 
