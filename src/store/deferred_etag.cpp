@@ -128,6 +128,7 @@ void EtagBackfill::push(std::string bucket, std::string key) {
         }
         return;
     }
+    last_push_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
     auto* node = new Node{std::move(bucket), std::move(key)};
     node->next = head_.load();
     while (!head_.compare_exchange_weak(node->next, node)) {
@@ -146,6 +147,18 @@ void EtagBackfill::stop() {
     std::call_once(started_, [] {});
     if (thread_.joinable()) thread_.join();
     free_list(head_.exchange(nullptr));
+}
+
+void EtagBackfill::wait_for_quiet() {
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kSlice = std::chrono::milliseconds(50);  // how soon a stop is noticed
+    while (!stopping_.load()) {
+        const auto last = Clock::time_point(Clock::duration(last_push_ns_.load()));
+        const auto quiet_at = last + kQuiet;
+        const auto now = Clock::now();
+        if (now >= quiet_at) return;
+        std::this_thread::sleep_for(std::min<Clock::duration>(quiet_at - now, kSlice));
+    }
 }
 
 EtagBackfill::Node* EtagBackfill::take_all() {
@@ -184,6 +197,8 @@ void EtagBackfill::run() {
             continue;
         }
         while (batch != nullptr && !stopping_.load()) {
+            wait_for_quiet();
+            if (stopping_.load()) break;
             Node* node = batch;
             batch = node->next;
             try {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -38,9 +39,11 @@ Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_
 Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd,
                                   const std::string& pending, const std::string& md5);
 
-// A thread at SCHED_IDLE priority that computes deferred ETags, so that reads seldom have to. A
-// thread at that priority may wait long for a CPU, so it holds no lock that a put or a read
-// needs: the queue is a lock-free list, and the fill function only reads and writes the file.
+// A thread that computes deferred ETags once puts have paused for kQuiet, so that reads seldom
+// have to. Hashing during a burst, even at SCHED_IDLE, cost 7 % of the jobs' throughput on the
+// 2-core machine of docs/benchmarks.md. The thread runs at SCHED_IDLE, where it may wait long for
+// a CPU, so it holds no lock that a put or a read needs: the queue is a lock-free list, and the
+// fill function only reads and writes the file.
 class EtagBackfill {
   public:
     // Computes the ETag of one object; `stopping` turns true when the store closes.
@@ -58,6 +61,7 @@ class EtagBackfill {
     void stop();
 
     static constexpr std::size_t kMaxQueued = 65'536;
+    static constexpr std::chrono::milliseconds kQuiet{250};
 
   private:
     struct Node {
@@ -67,6 +71,8 @@ class EtagBackfill {
     };
 
     void run();
+    // Sleeps until no object was pushed for kQuiet, or the store closes.
+    void wait_for_quiet();
     // Takes every queued object, oldest first.
     Node* take_all();
     static void free_list(Node* node);
@@ -77,6 +83,7 @@ class EtagBackfill {
     std::atomic<std::uint64_t> dropped_{0};
     std::atomic<std::uint32_t> signal_{0};  // bumped by every push and by stop()
     std::atomic<bool> stopping_{false};
+    std::atomic<std::int64_t> last_push_ns_{0};  // steady_clock time of the latest push
     std::once_flag started_;
     std::thread thread_;
 };
