@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Opening a filesystem store: removing interrupted writes and rebuilding the index.
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,33 +33,12 @@ bool is_real_file(const std::filesystem::directory_entry& entry) {
     return entry.symlink_status(error).type() == std::filesystem::file_type::regular;
 }
 
-// Sets ext4's "top of directory hierarchy" attribute (chattr +T) on `directory`, so that its new
-// subfolders get block groups of their own. docs/store.md says why; other filesystems refuse it.
-void place_subfolders_apart(const std::filesystem::path& directory) {
-    FileHandle folder(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    int flags = 0;
-    if (!folder.valid() || ::ioctl(folder.get(), FS_IOC_GETFLAGS, &flags) != 0 ||
-        (flags & FS_TOPDIR_FL) != 0) {
-        return;
-    }
-    flags |= FS_TOPDIR_FL;
-    if (::ioctl(folder.get(), FS_IOC_SETFLAGS, &flags) != 0) {
-        module_logger("store")->debug("{} keeps its folder placement: {}", directory.string(),
-                                      std::generic_category().message(errno));
-    }
-}
-
 }  // namespace
 
 void FilesystemStore::recover() {
     std::filesystem::create_directories(root_);
-    place_subfolders_apart(root_);
     std::filesystem::create_directories(temp_dir_);
     std::size_t removed = remove_temp_files();
-    // Made again at each start, so that ext4 picks its block group anew.
-    if (::rmdir(temp_dir_.c_str()) == 0) {
-        std::filesystem::create_directories(temp_dir_);
-    }
 
     for (const auto& entry : std::filesystem::directory_iterator(root_)) {
         std::string name = entry.path().filename().string();
