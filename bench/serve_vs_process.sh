@@ -110,7 +110,7 @@ drain_etags() {
 
 # One serve run on a new server and data folder: sets $serve to its images per second, and
 # $serve_hashed to the same count over the load's time plus the time the server then took to
-# compute the ETags it had deferred.
+# compute the ETags it had deferred (its backfill starts 250 ms after the last put).
 serve_run() {
     start_server "$1"
     "$imgbus" load "$image" --url "$url" --count 8 --concurrency 4 --progress none >/dev/null
