@@ -11,7 +11,7 @@ import socket
 import struct
 import time
 
-from imgbus_server import Server, free_port
+from imgbus_server import Checks, Server, free_port, require_environment
 
 USER = "amqp-test-" + secrets.token_hex(4)
 PASSWORD = secrets.token_hex(16)
@@ -45,6 +45,19 @@ class AmqpServer(Server):
         with open(os.path.join(self.data_dir, "credentials.json")) as stored:
             pair = json.load(stored)
         return pair["access_key"], pair["secret_key"]
+
+
+def run_checks(*checks):
+    """Runs each check(server) against one AmqpServer, then exits with the summary."""
+    require_environment()
+    results = Checks()
+    server = AmqpServer().start()
+    try:
+        for check in checks:
+            results.run(check.__name__, check, server)
+    finally:
+        server.cleanup()
+    results.finish()
 
 
 def pika_parameters(port, user=USER, password=PASSWORD, **kwargs):

@@ -9,8 +9,7 @@ room in the window, so the server must send the next deliveries without further 
 """
 import struct
 
-from amqp_harness import AmqpServer, RawClient, frame, method, shortstr
-from imgbus_server import Checks, require_environment
+from amqp_harness import RawClient, frame, method, run_checks, shortstr
 
 PREFETCH = 40
 
@@ -105,15 +104,7 @@ def check_bursts_of_acks_drain_the_queue(server):
 
 
 def main():
-    require_environment()
-    checks = Checks()
-    server = AmqpServer().start()
-    try:
-        for check in (check_tail_of_acks_frees_the_window, check_bursts_of_acks_drain_the_queue):
-            checks.run(check.__name__, check, server)
-    finally:
-        server.cleanup()
-    checks.finish()
+    run_checks(check_tail_of_acks_frees_the_window, check_bursts_of_acks_drain_the_queue)
 
 
 if __name__ == "__main__":

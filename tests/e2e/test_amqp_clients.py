@@ -7,8 +7,7 @@ import tempfile
 
 import kombu
 
-from amqp_harness import AmqpServer, USER, PASSWORD
-from imgbus_server import Checks, require_environment
+from amqp_harness import PASSWORD, USER, run_checks
 
 C_CLIENT = os.path.join(os.path.dirname(__file__), "..", "amqp", "clients",
                         "rabbitmq_c_client.c")
@@ -82,16 +81,8 @@ def check_rabbitmq_c_client(server):
 
 
 def main():
-    require_environment()
-    checks = Checks()
-    server = AmqpServer().start()
-    try:
-        for check in (check_kombu_publish_consume, check_kombu_simple_queue_reject,
-                      check_amqp_tools, check_rabbitmq_c_client):
-            checks.run(check.__name__, check, server)
-    finally:
-        server.cleanup()
-    checks.finish()
+    run_checks(check_kombu_publish_consume, check_kombu_simple_queue_reject, check_amqp_tools,
+               check_rabbitmq_c_client)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ import time
 
 import pika
 
-from amqp_harness import AmqpServer, RawClient, frame, method, pika_parameters, shortstr
-from imgbus_server import Checks, require_environment
+from amqp_harness import RawClient, frame, method, pika_parameters, run_checks, shortstr
 
 
 def declare(client, queue, passive=False):
@@ -101,16 +100,8 @@ def check_stream_of_single_writes_arrives(server):
 
 
 def main():
-    require_environment()
-    checks = Checks()
-    server = AmqpServer().start()
-    try:
-        for check in (check_tail_of_a_burst_arrives, check_rpc_after_a_burst_is_answered,
-                      check_stream_of_single_writes_arrives):
-            checks.run(check.__name__, check, server)
-    finally:
-        server.cleanup()
-    checks.finish()
+    run_checks(check_tail_of_a_burst_arrives, check_rpc_after_a_burst_is_answered,
+               check_stream_of_single_writes_arrives)
 
 
 if __name__ == "__main__":
