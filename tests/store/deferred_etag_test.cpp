@@ -8,8 +8,8 @@
 #include <random>
 #include <thread>
 
+#include "imaging/test_files.hpp"
 #include "imgbus/store/filesystem_store.hpp"
-#include "store/temp_dir.hpp"
 
 using imgbus::store::FilesystemStoreOptions;
 using imgbus::store::ObjectStore;
@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kHelloMd5 = "5d41402abc4b2a76b9719d911017c592";  // md5sum of "hello"
 constexpr const char* kWorldMd5 = "7d793037a0760186574b0282f2f435e7";  // md5sum of "world"
 
-using imgbus::store_test::TempDir;
+using imgbus::imaging::testing::TempDir;
 
 std::vector<std::uint8_t> bytes(const std::string& text) { return {text.begin(), text.end()}; }
 
@@ -73,7 +73,7 @@ bool is_placeholder(const std::string& etag) {
     return etag.size() == 32 && etag.find_first_not_of("ghijklmnopqrstuv") == std::string::npos;
 }
 
-// Polls the object's file until its header holds `etag`, for at most ten seconds.
+// Polls the object's file until its header contains `etag`, for at most ten seconds.
 bool wait_for_etag_in_file(const fs::path& root, const std::string& etag) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (etag_in_file(root) != etag) {
@@ -114,13 +114,13 @@ TEST_CASE("deferred etag listed empty on request", "[store][etag]") {
     CHECK(is_placeholder(etag_in_file(dir.path())));
 }
 
-TEST_CASE("deferred etag of a removed file not listed", "[store][etag]") {
+TEST_CASE("deferred etag removed file unlisted", "[store][etag]") {
     TempDir dir;
     auto store = open_store(dir.path(), false);
     REQUIRE(store->put_object("images", "a.jpg", bytes("hello"), deferred()).ok());
     REQUIRE(store->put_object("images", "b.jpg", bytes("world"), deferred()).ok());
-    // Removing a.jpg's file behind the store's back stands for a delete that lands between the
-    // listing's read of the index and its computing of the ETags.
+    // Removing a.jpg's file behind the store's back acts like a delete that lands after the
+    // listing read the index and before it computed the ETags.
     auto head = store->head_object("images", "b.jpg");
     REQUIRE(head.ok());
     for (const auto& entry : fs::recursive_directory_iterator(dir.path() / "images")) {
@@ -136,7 +136,7 @@ TEST_CASE("deferred etag of a removed file not listed", "[store][etag]") {
     CHECK(listed->objects[0].etag == kWorldMd5);
 }
 
-TEST_CASE("deferred etag computed on open and list", "[store][etag]") {
+TEST_CASE("deferred etag open and list", "[store][etag]") {
     TempDir dir;
     auto store = open_store(dir.path(), false);
     REQUIRE(store->put_object("images", "a.jpg", bytes("hello"), deferred()).ok());
@@ -202,7 +202,7 @@ TEST_CASE("deferred etag filled by idle thread", "[store][etag]") {
     CHECK(head->etag == kHelloMd5);
 }
 
-TEST_CASE("deferred etag yields to an explicit one", "[store][etag]") {
+TEST_CASE("deferred etag yields to explicit", "[store][etag]") {
     TempDir dir;
     auto store = open_store(dir.path(), false);
     auto options = deferred();

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "store/temp_dir.hpp"
+#include "imaging/test_files.hpp"
 
 using imgbus::store::Errc;
 using imgbus::store::FilesystemStoreOptions;
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using imgbus::store_test::TempDir;
+using imgbus::imaging::testing::TempDir;
 
 std::vector<std::uint8_t> bytes(const std::string& text) { return {text.begin(), text.end()}; }
 

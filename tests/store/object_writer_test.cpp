@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "imaging/test_files.hpp"
 #include "imgbus/store/filesystem_store.hpp"
-#include "store/temp_dir.hpp"
 
 using imgbus::store::Errc;
 using imgbus::store::FilesystemStoreOptions;
@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using WriterTempDir = imgbus::store_test::TempDir;
+using WriterTempDir = imgbus::imaging::testing::TempDir;
 
 std::unique_ptr<ObjectStore> open_store(const fs::path& root,
                                         std::uint64_t max_bytes = 5ULL << 30) {
