@@ -275,9 +275,8 @@ bool JobTracker::apply(const worker::JobEvent& event) {
                                       std::string(worker::to_string(updated.status)))
             .Increment();
     }
-    // Subscribers hear of the change before the record's fsync, as GET /api/jobs/{id} already
-    // shows it, and after the metrics count it. The event is acked only after this returns, so
-    // a crash before the record is on disk applies the event again on the next start.
+    // Subscribers hear of the change after the metrics and before the record's fsync. The event
+    // is acked after this returns, so a crash before that fsync applies the event again.
     notify(updated);
     if (updated.finished()) persist(updated);
     return true;

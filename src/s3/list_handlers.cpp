@@ -109,8 +109,8 @@ Result<Listing> collect(store::ObjectStore& store, const std::string& bucket,
                         const ListRequest& request) {
     auto listing = collect_keys(store, bucket, request);
     if (!listing) return listing;
-    std::vector<store::ObjectInfo> shown;
-    shown.reserve(listing->objects.size());
+    std::vector<store::ObjectInfo> listed_objects;
+    listed_objects.reserve(listing->objects.size());
     for (auto& object : listing->objects) {
         if (object.etag.empty()) {
             auto head = store.head_object(bucket, object.key);
@@ -118,9 +118,9 @@ Result<Listing> collect(store::ObjectStore& store, const std::string& bucket,
             if (!head) return head.error();
             object.etag = head->etag;
         }
-        shown.push_back(std::move(object));
+        listed_objects.push_back(std::move(object));
     }
-    listing->objects = std::move(shown);
+    listing->objects = std::move(listed_objects);
     return listing;
 }
 

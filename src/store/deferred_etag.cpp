@@ -142,8 +142,8 @@ void EtagBackfill::stop() {
     stopping_ = true;
     signal_.fetch_add(1);
     signal_.notify_all();
-    // A push racing this stop may start the thread after the check below; call_once makes the
-    // start and this check see each other.
+    // A push racing this stop may start the thread late. Both go through call_once, so the join
+    // below sees a thread that such a push started.
     std::call_once(started_, [] {});
     if (thread_.joinable()) thread_.join();
     free_list(head_.exchange(nullptr));

@@ -18,7 +18,7 @@ namespace imgbus::store {
 
 // Deferred ETags. A put with PutOptions::defer_etag writes a placeholder in place of the MD5: 32
 // letters from 'g' to 'v', unique to that put. The MD5 later replaces it in place, with the same
-// length, so a header read while that write is under way still holds one of those letters.
+// length, so a header read while that write is under way still contains one of those letters.
 
 // Returns true for a placeholder, whole or partly overwritten: any letter from 'g' to 'v'.
 bool is_pending_etag(std::string_view etag);
@@ -33,20 +33,19 @@ Result<std::string> md5_of_file_range(int fd, std::uint64_t offset, std::uint64_
                                       const std::filesystem::path& path,
                                       const std::atomic<bool>* cancel = nullptr);
 
-// Writes `md5` over the placeholder `pending` in the header of the object file at `path`, if
-// that file is still the inode that `read_fd` has open. The write is not synced: after a crash
-// the placeholder may still be there, and the MD5 is computed again on the next read.
+// Writes `md5` over the placeholder `pending` in the file at `path`, if it is still the inode that
+// `read_fd` has open. The write is not synced, so a crash may leave the placeholder for later.
 Result<void> replace_pending_etag(const std::filesystem::path& path, int read_fd,
                                   const std::string& pending, const std::string& md5);
 
 // A thread that computes deferred ETags once puts have paused for kQuiet, so that reads seldom
-// have to. Hashing during a burst, even at SCHED_IDLE, cost 7 % of the jobs' throughput on the
-// 2-core machine of docs/benchmarks.md. The thread runs at SCHED_IDLE, where it may wait long for
-// a CPU, so it holds no lock that a put or a read needs: the queue is a lock-free list, and the
-// fill function only reads and writes the file.
+// have to. Hashing during a burst, even at SCHED_IDLE, cost 7 % of the jobs per second on the
+// 2-core machine of docs/benchmarks.md. At SCHED_IDLE the thread may wait long for a CPU, so it
+// takes no lock that a put or a read needs. Its queue is a lock-free list, and the fill function
+// only reads and writes the object's file.
 class EtagBackfill {
   public:
-    // Computes the ETag of one object; `stopping` turns true when the store closes.
+    // A function that computes the ETag of one object. `stopping` turns true when the store closes.
     using Fill = std::function<void(const std::string& bucket, const std::string& key,
                                     const std::atomic<bool>& stopping)>;
 

@@ -14,8 +14,8 @@
 namespace imgbus::store {
 namespace {
 
-// Returns true at most once a minute, so that a store whose files cannot be written (a read-only
-// mount) logs the lost ETag writes without a line per read.
+// Returns true once per minute of the steady clock, so that a store whose files cannot be
+// written (a read-only mount) logs the lost ETag writes without a line per read.
 bool allow_write_warning() {
     static std::atomic<std::int64_t> last_minute{-1};
     const auto minute = std::chrono::duration_cast<std::chrono::minutes>(

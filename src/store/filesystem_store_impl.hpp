@@ -81,9 +81,11 @@ class FilesystemStore final : public ObjectStore {
     Result<std::unique_ptr<ObjectReader>> open_version(const std::string& bucket,
                                                        const std::string& key, bool fill_etag);
 
-    // Deferred ETags (deferred_etag.hpp). with_etag returns `info` when its ETag is known, else
-    // the current version of the object read from its file, with the ETag computed.
+    // Returns `info` when its ETag is known, else the current version of the object read from
+    // its file, with the deferred ETag computed (deferred_etag.hpp).
     Result<ObjectInfo> with_etag(ObjectInfo info);
+    // Computes the deferred ETag of an open object file, writes it into the file and the index,
+    // and puts it in `header`.
     Result<void> fill_etag(int fd, const std::filesystem::path& path, ObjectHeader& header);
     // Computes one deferred ETag for the backfill thread and writes it into the object's file.
     void backfill_etag(const std::string& bucket, const std::string& key,

@@ -271,7 +271,7 @@ bool JobRun::store_output() {
     store::PutOptions put;
     put.content_type = std::string{imaging::format_mime_type(format_)};
     put.metadata = {{"job-id", job_.id}, {"op", job_.op}, {"threads", std::to_string(threads_)}};
-    // Nobody reads the result's ETag before the job is done, so the store computes it later.
+    // The result's ETag is not read before the job is done, so the store computes it later.
     put.defer_etag = true;
     const auto stored = store_.put_object(job_.output.bucket, job_.output.key, bytes_, put);
     if (!stored) {

@@ -11,8 +11,8 @@ namespace imgbus::store {
 struct FilesystemStoreOptions {
     std::uint64_t max_object_bytes = 5ULL << 30;
     bool fsync = true;  // fsync each object before its rename (turn off only in tests)
-    // Compute deferred ETags (PutOptions::defer_etag) on a background thread at idle priority.
-    // When false, only reads compute them.
+    // Whether a thread at idle priority computes deferred ETags (PutOptions::defer_etag) once puts
+    // pause for 250 ms. When false, only reads compute them.
     bool backfill_etags = true;
 };
 

@@ -65,7 +65,7 @@ struct PutOptions {
     bool sync = true;
     // When true, the filesystem store skips the MD5 at put time and computes it later: on a thread
     // at idle priority, or on the first head, open or list of the object, whichever comes first.
-    // Use it for objects that nobody reads right away, such as uploads and job results. An
+    // Use it for objects that are not read right away, such as uploads and job results. An
     // explicit `etag` wins. Other stores ignore it.
     bool defer_etag = false;
 };
